@@ -1,0 +1,856 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+// This module is browser compatible.
+
+/** Options for {@linkcode Event.prototype.wait}. */
+export interface WaitOptions {
+  /**
+   * Stops this one waiter when aborted: its promise rejects with
+   * `signal.reason`. The event and every other waiter are untouched. An
+   * already aborted signal rejects at once, even on an event that was sent.
+   */
+  signal?: AbortSignal | undefined;
+  /**
+   * Milliseconds to wait before this one waiter rejects with a `DOMException`
+   * named `"TimeoutError"`. The event stays unsent. `Infinity` waits forever;
+   * values above `setTimeout`'s limit (2^31-1) still wait the full time.
+   *
+   * @default {Infinity}
+   */
+  timeout?: number | undefined;
+}
+
+/**
+ * Thrown on misuse of an {@linkcode Event}: `send()` or `sendException()` on
+ * an event that was already sent, or `reset()` on a fresh one. The event is
+ * left exactly as it was.
+ *
+ * @example Resetting a fresh event
+ * ```ts
+ * import { Event, EventStateError } from "@seed/event";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ *
+ * const evt = new Event();
+ * const error = assertThrows(() => evt.reset(), EventStateError);
+ * assertEquals(error.message, "Trying to re-reset() a fresh event.");
+ * assertEquals(evt.ready(), false);
+ * ```
+ */
+export class EventStateError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was misused.
+   * @param options The `cause`, if any.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EventStateError";
+  }
+}
+
+const FRESH = 0;
+const VALUE = 1;
+const EXCEPTION = 2;
+type State = typeof FRESH | typeof VALUE | typeof EXCEPTION;
+
+/** setTimeout() fires at once for delays above this; longer waits re-arm. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+const RESEND = "Trying to re-send() an already-triggered event.";
+const RERESET = "Trying to re-reset() a fresh event.";
+
+// Node 20 has no Promise.withResolvers(); the executor form is its equal.
+const withResolvers: <T>() => PromiseWithResolvers<T> =
+  typeof Promise.withResolvers === "function"
+    ? function <T>() {
+      return Promise.withResolvers<T>();
+    }
+    : function <T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    };
+
+function ignore(): void {}
+
+/** Names a bad argument in an error message, never throwing itself. */
+function show(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "bigint":
+      return `${value}n`;
+    case "symbol":
+      return value.toString();
+    case "function":
+      return "a function";
+    case "object":
+      if (value === null) return "null";
+      try {
+        return `an object (${Object.prototype.toString.call(value)})`;
+      } catch {
+        return "an object";
+      }
+    case "number":
+      return Object.is(value, -0) ? "-0" : String(value);
+    default:
+      return String(value);
+  }
+}
+
+/** The abort listener shared by every waiter of one event on one signal. */
+interface SignalGroup<T> {
+  readonly signal: AbortSignal;
+  readonly listener: () => void;
+  /** In wait() order; entries that left by timeout stay until compacted. */
+  waiters: Waiter<T>[];
+  live: number;
+}
+
+/** A waiter with a signal or a timeout: it has a promise of its own. */
+class Waiter<T> {
+  /** Undefined once the waiter has left (timed out or aborted). */
+  resolve: ((value: T) => void) | undefined;
+  readonly reject: (reason: unknown) => void;
+  readonly deadline: number;
+  /** wait() call order: breaks ties between equal deadlines. */
+  readonly order: number;
+  readonly group: SignalGroup<T> | undefined;
+  heapIndex = -1;
+
+  constructor(
+    resolve: (value: T) => void,
+    reject: (reason: unknown) => void,
+    deadline: number,
+    order: number,
+    group: SignalGroup<T> | undefined,
+  ) {
+    this.resolve = resolve;
+    this.reject = reject;
+    this.deadline = deadline;
+    this.order = order;
+    this.group = group;
+  }
+}
+
+function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
+  return a.deadline < b.deadline ||
+    (a.deadline === b.deadline && a.order < b.order);
+}
+
+/**
+ * An event that any number of waiters can await, and that is sent exactly
+ * once, with a value or an exception: a port of eventlet's `Event`.
+ *
+ * Unlike a bare promise, an event can be asked whether it was sent
+ * ({@linkcode Event.prototype.ready}), polled without awaiting, reset for
+ * reuse, and waited for with a per-waiter signal or timeout that never
+ * disturbs the other waiters. Waiters resume in the order they called
+ * `wait()`.
+ *
+ * @typeParam T The type of the value sent. `Event` alone is `Event<void>`,
+ * whose `send()` takes no argument.
+ *
+ * @example Wait for a value another task sends
+ * ```ts
+ * import { Event } from "@seed/event";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const evt = new Event<number>();
+ * function baz(b: number) {
+ *   evt.send(b + 1);
+ * }
+ * setTimeout(() => baz(3), 0); // eventlet.spawn_n(baz, 3)
+ * assertEquals(await evt.wait(), 4);
+ * ```
+ */
+export class Event<T = void> {
+  #state: State = FRESH;
+  /** The value or the exception sent; undefined while fresh. */
+  #result: unknown = undefined;
+  /** What wait() returns once sent, made on first need. */
+  #settled: Promise<T> | undefined = undefined;
+  /**
+   * Plain waiters (no signal, no timeout) share one promise, so they cost
+   * nothing each. This is the batch still open for more plain waiters: the
+   * last entry in wait() order.
+   */
+  #batch: PromiseWithResolvers<T> | undefined = undefined;
+  /**
+   * Every batch and waiter in wait() order, made only once a waiter with a
+   * signal or timeout arrives; until then #batch is the only entry.
+   */
+  #queue: (PromiseWithResolvers<T> | Waiter<T>)[] | undefined = undefined;
+  /** Waiters in #queue that have left. */
+  #dead = 0;
+  #waiting = 0;
+  #order = 0;
+  /** Waiters with a deadline: a binary min-heap by (deadline, order). */
+  #heap: Waiter<T>[] | undefined = undefined;
+  /** One timer per event, armed for the earliest deadline. */
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** When #timer fires (Date.now() time); Infinity when unarmed. */
+  #timerAt = Infinity;
+  #groups: Map<AbortSignal, SignalGroup<T>> | undefined = undefined;
+
+  /**
+   * Sends a value: every waiter resumes with it, and so does every later
+   * `wait()` until {@linkcode Event.prototype.reset}.
+   *
+   * `send()` returns before any waiter runs: waiters resume through promise
+   * jobs, in the order they called `wait()`, all before the next timer
+   * callback. Like any promise, a waiter adopts a thenable value; `poll()`
+   * returns the value as sent.
+   *
+   * @param value The value every waiter receives.
+   * @throws {EventStateError} If the event was already sent. The event is
+   * unchanged.
+   *
+   * @example Send a value to a waiting task
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const printed: string[] = [];
+   * const sleep0 = () => new Promise((resolve) => setTimeout(resolve, 0));
+   * const evt = new Event<string>();
+   * async function waiter() {
+   *   printed.push("about to wait");
+   *   const result = await evt.wait();
+   *   printed.push(`waited for ${result}`);
+   * }
+   * setTimeout(waiter, 0); // eventlet.spawn(waiter)
+   * await sleep0();
+   * assertEquals(printed, ["about to wait"]);
+   * evt.send("a");
+   * await sleep0();
+   * assertEquals(printed, ["about to wait", "waited for a"]);
+   * ```
+   *
+   * @example Sending twice is an error
+   * ```ts
+   * import { Event, EventStateError } from "@seed/event";
+   * import { assertEquals, assertThrows } from "@std/assert";
+   *
+   * const evt = new Event<string>();
+   * evt.send("a");
+   * const error = assertThrows(() => evt.send("whoops"), EventStateError);
+   * assertEquals(
+   *   error.message,
+   *   "Trying to re-send() an already-triggered event.",
+   * );
+   * assertEquals(await evt.wait(), "a");
+   * ```
+   */
+  send(value: T): void {
+    if (this.#state !== FRESH) throw new EventStateError(RESEND);
+    this.#state = VALUE;
+    this.#result = value;
+    this.#wake(true, value);
+  }
+
+  /**
+   * Sends an exception: every waiter, and every later `wait()` until
+   * {@linkcode Event.prototype.reset}, rejects with that very object, its
+   * stack as it was. With nobody waiting this is not an unhandled rejection:
+   * the error is kept on the event.
+   *
+   * @param error The error every waiter rejects with.
+   * @throws {EventStateError} If the event was already sent. The event is
+   * unchanged.
+   *
+   * @example Send an exception
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertRejects } from "@std/assert";
+   *
+   * class RuntimeError extends Error {
+   *   override name = "RuntimeError";
+   * }
+   * const evt = new Event();
+   * evt.sendException(new RuntimeError());
+   * await assertRejects(() => evt.wait(), RuntimeError);
+   * ```
+   *
+   * @example The original stack trace is kept
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assert, assertRejects, assertStrictEquals } from "@std/assert";
+   *
+   * class RuntimeError extends Error {
+   *   override name = "RuntimeError";
+   * }
+   * function fail(): never {
+   *   throw new RuntimeError();
+   * }
+   * const evt = new Event();
+   * let thrown: unknown;
+   * try {
+   *   fail();
+   * } catch (error) {
+   *   thrown = error;
+   *   evt.sendException(error);
+   * }
+   * const error = await assertRejects(() => evt.wait(), RuntimeError);
+   * assertStrictEquals(error, thrown);
+   * assert(error.stack?.includes("at fail"), error.stack);
+   * ```
+   */
+  sendException(error: unknown): void {
+    if (this.#state !== FRESH) throw new EventStateError(RESEND);
+    this.#state = EXCEPTION;
+    this.#result = error;
+    this.#wake(false, error);
+  }
+
+  /**
+   * Waits until the event is sent, and resolves with the value sent (or
+   * rejects with the exception sent). On an event already sent it settles at
+   * once, with no timer.
+   *
+   * Waiters resume in the order they called `wait()`. Waiters without
+   * options share one promise, so `evt.wait() === evt.wait()` may hold: they
+   * resume in the order they attached to it, which for `await evt.wait()` is
+   * the call order.
+   *
+   * Bad options never throw: the promise rejects with a `TypeError` or
+   * `RangeError` naming the bad value, and nothing else changes.
+   *
+   * @param options A signal and a timeout for this waiter alone.
+   * @returns The value sent.
+   *
+   * @example Wait for a result
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const printed: string[] = [];
+   * const sleep0 = () => new Promise((resolve) => setTimeout(resolve, 0));
+   * const evt = new Event<string>();
+   * async function waitOn() {
+   *   const retval = await evt.wait();
+   *   printed.push(`waited for ${retval}`);
+   * }
+   * setTimeout(waitOn, 0); // eventlet.spawn(wait_on)
+   * evt.send("result");
+   * await sleep0();
+   * assertEquals(printed, ["waited for result"]);
+   *
+   * // Returns immediately if the event has already occurred.
+   * assertEquals(await evt.wait(), "result");
+   * ```
+   *
+   * @example Give up after a timeout, or when a signal aborts
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals, assertRejects } from "@std/assert";
+   *
+   * const evt = new Event<string>();
+   * const error = await assertRejects(
+   *   () => evt.wait({ timeout: 10 }),
+   *   DOMException,
+   * );
+   * assertEquals(error.name, "TimeoutError");
+   *
+   * const controller = new AbortController();
+   * const waiting = evt.wait({ signal: controller.signal });
+   * controller.abort(new Error("client went away"));
+   * await assertRejects(() => waiting, Error, "client went away");
+   * assertEquals(evt.ready(), false);
+   * ```
+   */
+  wait(options?: WaitOptions): Promise<T> {
+    if (options !== undefined) return this.#waitWith(options);
+    if (this.#state !== FRESH) return this.#settledPromise();
+    this.#waiting++;
+    let batch = this.#batch;
+    if (batch === undefined) {
+      batch = this.#batch = withResolvers<T>();
+      this.#queue?.push(batch);
+    }
+    return batch.promise;
+  }
+
+  /**
+   * Whether the event was sent (with a value or an exception), so that
+   * `wait()` settles at once. True until {@linkcode Event.prototype.reset}.
+   *
+   * @returns `true` once sent.
+   *
+   * @example Visit events until one is ready, then wait on that one
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const events = [new Event<string>(), new Event<string>()];
+   * setTimeout(() => events[1]!.send("second"), 0);
+   * let found: Event<string> | undefined;
+   * while (found === undefined) {
+   *   await new Promise((resolve) => setTimeout(resolve, 0));
+   *   found = events.find((evt) => evt.ready());
+   * }
+   * assertEquals(await found.wait(), "second");
+   * ```
+   */
+  ready(): boolean {
+    return this.#state !== FRESH;
+  }
+
+  /**
+   * Whether the event was sent with a value.
+   *
+   * @returns `true` after `send()`, until `reset()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const evt = new Event<number>();
+   * evt.send(1);
+   * assertEquals([evt.hasResult(), evt.hasException()], [true, false]);
+   * ```
+   */
+  hasResult(): boolean {
+    return this.#state === VALUE;
+  }
+
+  /**
+   * Whether the event was sent with an exception.
+   *
+   * @returns `true` after `sendException()`, until `reset()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const evt = new Event();
+   * evt.sendException(new Error("boom"));
+   * assertEquals([evt.hasResult(), evt.hasException()], [false, true]);
+   * ```
+   */
+  hasException(): boolean {
+    return this.#state === EXCEPTION;
+  }
+
+  /**
+   * The value sent, without waiting: throws the exception sent, and returns
+   * `notReady` while the event is fresh.
+   *
+   * @typeParam D The type of `notReady`.
+   * @param notReady What to return while the event is fresh.
+   * @returns The value sent, or `notReady`.
+   * @throws {unknown} The exception sent, if any.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const evt = new Event<number>();
+   * assertEquals(evt.poll("not yet"), "not yet");
+   * evt.send(4);
+   * assertEquals(evt.poll("not yet"), 4);
+   * ```
+   */
+  poll<D = undefined>(notReady?: D): T | D {
+    if (this.#state === VALUE) return this.#result as T;
+    if (this.#state === EXCEPTION) throw this.#result;
+    return notReady as D;
+  }
+
+  /**
+   * The value sent, or `notReady` if the event is fresh or was sent an
+   * exception. Never throws.
+   *
+   * @typeParam D The type of `notReady`.
+   * @param notReady What to return when there is no value.
+   * @returns The value sent, or `notReady`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const evt = new Event<number>();
+   * evt.sendException(new Error("boom"));
+   * assertEquals(evt.pollResult(-1), -1);
+   * ```
+   */
+  pollResult<D = undefined>(notReady?: D): T | D {
+    return this.#state === VALUE ? this.#result as T : notReady as D;
+  }
+
+  /**
+   * The exception sent, or `notReady` if the event is fresh or was sent a
+   * value. Unlike eventlet's `poll_exception()`, which raises it, this
+   * returns the exception.
+   *
+   * @typeParam D The type of `notReady`.
+   * @param notReady What to return when there is no exception.
+   * @returns The exception sent, or `notReady`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertStrictEquals } from "@std/assert";
+   *
+   * const evt = new Event();
+   * const boom = new Error("boom");
+   * evt.sendException(boom);
+   * assertStrictEquals(evt.pollException(), boom);
+   * ```
+   */
+  pollException<D = undefined>(notReady?: D): unknown {
+    return this.#state === EXCEPTION ? this.#result : notReady;
+  }
+
+  /**
+   * Makes a sent event fresh again, for reuse. Waiters woken by the earlier
+   * send still receive the earlier value, even when `reset()` and another
+   * `send()` come before they run; no later `wait()` or `poll()` sees it.
+   *
+   * @throws {EventStateError} If the event is fresh. The event is unchanged.
+   *
+   * @example Reuse an event
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const evt = new Event<string>();
+   * const first = evt.wait();
+   * evt.send("a");
+   * evt.reset();
+   * const second = evt.wait();
+   * evt.send("b");
+   * assertEquals(await Promise.all([first, second]), ["a", "b"]);
+   * ```
+   */
+  reset(): void {
+    if (this.#state === FRESH) throw new EventStateError(RERESET);
+    this.#state = FRESH;
+    this.#result = undefined;
+    this.#settled = undefined;
+  }
+
+  /**
+   * How many `wait()` calls are pending right now. Waiters that timed out or
+   * were aborted leave the count; a send empties it.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const evt = new Event();
+   * const waiters = [evt.wait(), evt.wait()];
+   * assertEquals(evt.waiting, 2);
+   * evt.send();
+   * assertEquals(evt.waiting, 0);
+   * await Promise.all(waiters);
+   * ```
+   */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /**
+   * Shows the event in `console.log()` and `Deno.inspect()`, like eventlet's
+   * `str()`: `Event { ready: false, waiting: 2 }`,
+   * `Event { ready: true, value: 4 }`, or
+   * `Event { ready: true, exception: ... }`.
+   *
+   * @param inspect Deno's inspect function.
+   * @param options Deno's inspect options.
+   * @returns The event, described.
+   */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options?: unknown) => string,
+    options?: unknown,
+  ): string {
+    return `Event ${inspect(this.#describe(), options)}`;
+  }
+
+  /**
+   * Shows the event in Node's `util.inspect()` and `console.log()`, as in
+   * Deno.
+   *
+   * @param _depth Node's current depth.
+   * @param options Node's inspect options.
+   * @param inspect Node's inspect function.
+   * @returns The event, described.
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options?: unknown) => string,
+  ): string {
+    return `Event ${inspect(this.#describe(), options)}`;
+  }
+
+  #describe(): Record<string, unknown> {
+    switch (this.#state) {
+      case VALUE:
+        return { ready: true, value: this.#result };
+      case EXCEPTION:
+        return { ready: true, exception: this.#result };
+      default:
+        return { ready: false, waiting: this.#waiting };
+    }
+  }
+
+  #settledPromise(): Promise<T> {
+    if (this.#settled !== undefined) return this.#settled;
+    if (this.#state === VALUE) {
+      return this.#settled = Promise.resolve(this.#result as T);
+    }
+    const rejected = Promise.reject(this.#result);
+    rejected.catch(ignore); // stored on the event: not unhandled
+    return this.#settled = rejected;
+  }
+
+  /** Wakes every waiter; the caller has already set the state. */
+  #wake(ok: boolean, result: unknown): void {
+    const batch = this.#batch;
+    const queue = this.#queue;
+    // Detach everything first: resolving with a thenable runs user code
+    // (its `then` getter), which may wait, reset or send again.
+    this.#batch = undefined;
+    this.#queue = undefined;
+    this.#dead = 0;
+    this.#waiting = 0;
+    this.#heap = undefined;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+    }
+    if (this.#groups !== undefined) {
+      for (const group of this.#groups.values()) {
+        group.signal.removeEventListener("abort", group.listener);
+      }
+      this.#groups = undefined;
+    }
+    if (queue === undefined) {
+      if (batch === undefined) return;
+      // Waiters woken now and later wait() calls can share one promise.
+      this.#settled = batch.promise;
+      if (ok) {
+        batch.resolve(result as T);
+      } else {
+        batch.promise.catch(ignore);
+        batch.reject(result);
+      }
+      return;
+    }
+    for (const entry of queue) {
+      if (entry.resolve === undefined) continue;
+      if (ok) {
+        entry.resolve(result as T);
+      } else {
+        if (!(entry instanceof Waiter)) entry.promise.catch(ignore);
+        entry.reject(result);
+      }
+    }
+  }
+
+  #waitWith(options: WaitOptions): Promise<T> {
+    let signal: AbortSignal | undefined;
+    let timeout: number | undefined;
+    try {
+      if (typeof options !== "object" || options === null) {
+        throw new TypeError(
+          `Cannot wait: options must be an object, got ${show(options)}`,
+        );
+      }
+      ({ signal, timeout } = options);
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new TypeError(
+          `Cannot wait: signal must be an AbortSignal, got ${show(signal)}`,
+        );
+      }
+      if (timeout !== undefined) {
+        if (typeof timeout !== "number") {
+          throw new TypeError(
+            `Cannot wait: timeout must be a number, got ${show(timeout)}`,
+          );
+        }
+        if (!(timeout >= 0)) {
+          throw new RangeError(
+            `Cannot wait: timeout must be a non-negative number of milliseconds, got ${
+              show(timeout)
+            }`,
+          );
+        }
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#state !== FRESH) return this.#settledPromise();
+    const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
+    if (signal === undefined && deadline === Infinity) return this.wait();
+
+    const { promise, resolve, reject } = withResolvers<T>();
+    let group: SignalGroup<T> | undefined;
+    if (signal !== undefined) {
+      this.#groups ??= new Map();
+      group = this.#groups.get(signal);
+      if (group === undefined) {
+        const listener = () => this.#abort(signal);
+        group = { signal, listener, waiters: [], live: 0 };
+        this.#groups.set(signal, group);
+        signal.addEventListener("abort", listener, { once: true });
+      }
+    }
+    const waiter = new Waiter(resolve, reject, deadline, this.#order++, group);
+    if (group !== undefined) {
+      group.waiters.push(waiter);
+      group.live++;
+    }
+    if (this.#queue === undefined) {
+      this.#queue = this.#batch === undefined ? [] : [this.#batch];
+    }
+    this.#queue.push(waiter);
+    // Later plain waiters must resume after this one: close the batch.
+    this.#batch = undefined;
+    this.#waiting++;
+    if (deadline !== Infinity) {
+      this.#heapPush(waiter);
+      if (deadline < this.#timerAt) this.#arm();
+    }
+    return promise;
+  }
+
+  /** Removes a waiter that leaves early from the queue and the heap. */
+  #drop(waiter: Waiter<T>): void {
+    waiter.resolve = undefined;
+    this.#waiting--;
+    const queue = this.#queue!;
+    if (++this.#dead > 32 && this.#dead * 2 > queue.length) {
+      this.#queue = queue.filter((entry) => entry.resolve !== undefined);
+      this.#dead = 0;
+    }
+    if (waiter.heapIndex >= 0) this.#heapRemove(waiter);
+  }
+
+  #abort(signal: AbortSignal): void {
+    const group = this.#groups?.get(signal);
+    if (group === undefined) return; // sent before this listener ran
+    this.#groups!.delete(signal);
+    const left = group.waiters.filter((waiter) => waiter.resolve !== undefined);
+    for (const waiter of left) this.#drop(waiter);
+    this.#disarmIfIdle();
+    const reason = signal.reason;
+    for (const waiter of left) waiter.reject(reason);
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    // The timer firing proves its delay passed, even if the clock went back.
+    const now = Math.max(Date.now(), this.#timerAt);
+    this.#timerAt = Infinity;
+    const heap = this.#heap!;
+    const expired: Waiter<T>[] = [];
+    while (heap.length > 0 && heap[0]!.deadline <= now) {
+      const waiter = heap[0]!;
+      this.#drop(waiter);
+      this.#leaveGroup(waiter);
+      expired.push(waiter);
+    }
+    if (heap.length > 0) this.#arm();
+    for (const waiter of expired) {
+      waiter.reject(
+        new DOMException("Timed out waiting for the event", "TimeoutError"),
+      );
+    }
+  }
+
+  #leaveGroup(waiter: Waiter<T>): void {
+    const group = waiter.group;
+    if (group === undefined) return;
+    if (--group.live === 0) {
+      group.signal.removeEventListener("abort", group.listener);
+      this.#groups!.delete(group.signal);
+    } else if (group.waiters.length > 2 * group.live + 32) {
+      group.waiters = group.waiters.filter((w) => w.resolve !== undefined);
+    }
+  }
+
+  #disarmIfIdle(): void {
+    if (this.#timer !== undefined && this.#heap!.length === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+    }
+  }
+
+  /** Arms the timer for the earliest deadline, replacing any timer. */
+  #arm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const now = Date.now();
+    const delay = Math.min(
+      Math.max(this.#heap![0]!.deadline - now, 0),
+      MAX_DELAY,
+    );
+    this.#timerAt = now + delay;
+    this.#timer = setTimeout(() => this.#expire(), delay);
+  }
+
+  #heapPush(waiter: Waiter<T>): void {
+    const heap = this.#heap ??= [];
+    waiter.heapIndex = heap.length;
+    heap.push(waiter);
+    this.#siftUp(heap, waiter.heapIndex);
+  }
+
+  #heapRemove(waiter: Waiter<T>): void {
+    const heap = this.#heap!;
+    const index = waiter.heapIndex;
+    const last = heap.pop()!;
+    waiter.heapIndex = -1;
+    if (last === waiter) return;
+    heap[index] = last;
+    last.heapIndex = index;
+    this.#siftUp(heap, index);
+    this.#siftDown(heap, last.heapIndex);
+  }
+
+  #siftUp(heap: Waiter<T>[], index: number): void {
+    const waiter = heap[index]!;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (!earlier(waiter, parent)) break;
+      heap[index] = parent;
+      parent.heapIndex = index;
+      index = parentIndex;
+    }
+    heap[index] = waiter;
+    waiter.heapIndex = index;
+  }
+
+  #siftDown(heap: Waiter<T>[], index: number): void {
+    const waiter = heap[index]!;
+    const length = heap.length;
+    while (true) {
+      let child = 2 * index + 1;
+      if (child >= length) break;
+      if (child + 1 < length && earlier(heap[child + 1]!, heap[child]!)) {
+        child++;
+      }
+      const next = heap[child]!;
+      if (!earlier(next, waiter)) break;
+      heap[index] = next;
+      next.heapIndex = index;
+      index = child;
+    }
+    heap[index] = waiter;
+    waiter.heapIndex = index;
+  }
+}
