@@ -1,0 +1,743 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertInstanceOf,
+  assertRejects,
+  assertStrictEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { assertSpyCalls, spy } from "@std/testing/mock";
+import { FakeTime } from "@std/testing/time";
+import { inspect as nodeInspect } from "node:util";
+import { Event, EventStateError, type WaitOptions } from "./mod.ts";
+
+const RESEND = "Trying to re-send() an already-triggered event.";
+const RERESET = "Trying to re-reset() a fresh event.";
+
+/** Settles to the outcome of a promise without ever rejecting. */
+function outcome<T>(
+  promise: Promise<T>,
+): Promise<{ value: T } | { error: unknown }> {
+  return promise.then((value) => ({ value }), (error) => ({ error }));
+}
+
+/** Whether a promise has settled, after every pending promise job ran. */
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(() => settled = true, () => settled = true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return settled;
+}
+
+/** Compile-time equality of two types. */
+type Exact<A, B> = (<G>() => G extends A ? 1 : 2) extends
+  (<G>() => G extends B ? 1 : 2) ? true : false;
+function assertType<_T extends true>(): void {}
+
+Deno.test("Event.wait() resolves with the very value sent", async () => {
+  const evt = new Event<{ id: symbol }>();
+  const value = { id: Symbol("fixture") };
+  const waiting = evt.wait();
+  evt.send(value);
+  assertStrictEquals(await waiting, value);
+});
+
+Deno.test("Event.send() never runs a waiter synchronously", async () => {
+  const evt = new Event();
+  const log: string[] = [];
+  const waiters = [
+    evt.wait().then(() => log.push("plain")),
+    evt.wait({ signal: new AbortController().signal }).then(() =>
+      log.push("signal")
+    ),
+  ];
+  evt.send();
+  log.push("send returned");
+  await Promise.all(waiters);
+  assertEquals(log, ["send returned", "plain", "signal"]);
+});
+
+Deno.test("Event.send() wakes every waiter before the next timer callback", async () => {
+  const evt = new Event();
+  const log: string[] = [];
+  const waiters = Array.from(
+    { length: 3 },
+    (_, i) => evt.wait().then(() => log.push(`waiter ${i}`)),
+  );
+  const timer = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      log.push("timer");
+      resolve();
+    }, 0)
+  );
+  evt.send();
+  await Promise.all([...waiters, timer]);
+  assertEquals(log, ["waiter 0", "waiter 1", "waiter 2", "timer"]);
+});
+
+Deno.test("Event.wait() resumes waiters in the order they called it", async (t) => {
+  const kinds: [string, () => WaitOptions | undefined][] = [
+    ["plain", () => undefined],
+    ["timeout", () => ({ timeout: 60_000 })],
+    ["signal", () => ({ signal: new AbortController().signal })],
+    ["empty options", () => ({})],
+  ];
+  for (const ok of [true, false]) {
+    await t.step(ok ? "with a value" : "with an exception", async () => {
+      const evt = new Event<string>();
+      const log: string[] = [];
+      const waiters: Promise<unknown>[] = [];
+      // Every kind after every kind, so each boundary between them is crossed.
+      for (const [first, a] of kinds) {
+        for (const [second, b] of kinds) {
+          for (const [name, options] of [[first, a], [second, b]] as const) {
+            const label = `${waiters.length} ${name}`;
+            waiters.push(
+              evt.wait(options()).then(
+                () => log.push(label),
+                () => log.push(label),
+              ),
+            );
+          }
+        }
+      }
+      if (ok) evt.send("x");
+      else evt.sendException(new Error("boom"));
+      await Promise.all(waiters);
+      assertEquals(log.map((line) => parseInt(line)), [...waiters.keys()]);
+    });
+  }
+});
+
+Deno.test("Event.send() throws EventStateError on a sent event and changes nothing", async (t) => {
+  const sends: [string, (evt: Event<string>) => void][] = [
+    ["send()", (evt) => evt.send("a")],
+    ["sendException()", (evt) => evt.sendException(new Error("a"))],
+  ];
+  for (const [firstName, first] of sends) {
+    for (const [againName, again] of sends) {
+      await t.step(`${againName} after ${firstName}`, async () => {
+        const evt = new Event<string>();
+        const waiting = outcome(evt.wait());
+        first(evt);
+        const before = await outcome(evt.wait());
+        const error = assertThrows(() => again(evt), EventStateError);
+        assertEquals(error.message, RESEND);
+        assertEquals(error.name, "EventStateError");
+        assertInstanceOf(error, Error);
+        assertEquals(await outcome(evt.wait()), before);
+        assertEquals(await waiting, before);
+        assertEquals(evt.ready(), true);
+      });
+    }
+  }
+});
+
+Deno.test("Event.sendException() rejects every waiter with the very error, stack intact", async () => {
+  const evt = new Event<number>();
+  const error = new RangeError("boom");
+  const stack = error.stack;
+  const waiters = [
+    evt.wait(),
+    evt.wait({ signal: new AbortController().signal }),
+    evt.wait(),
+  ];
+  evt.sendException(error);
+  for (const waiting of [...waiters, evt.wait()]) {
+    const reason = await assertRejects(() => waiting, RangeError);
+    assertStrictEquals(reason, error);
+    assertStrictEquals(reason.stack, stack);
+  }
+});
+
+Deno.test("Event.sendException() accepts a non-Error reason", async () => {
+  const evt = new Event();
+  const reason = Symbol("reason");
+  evt.sendException(reason);
+  assertEquals(await outcome(evt.wait()), { error: reason });
+});
+
+Deno.test("Event.sendException() is never an unhandled rejection on its own", async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    unhandled.push(event.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", onUnhandled);
+  try {
+    const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+    await t.step("the detector sees a bare rejected promise", async () => {
+      const control = new Error("control");
+      Promise.reject(control);
+      await turn();
+      assertEquals(unhandled, [control]);
+      unhandled.length = 0;
+    });
+    await t.step("with nobody waiting", async () => {
+      new Event().sendException(new Error("nobody waits"));
+      await turn();
+      assertEquals(unhandled, []);
+    });
+    await t.step(
+      "with a wait() after it that dropped its promise",
+      async () => {
+        const evt = new Event();
+        evt.sendException(new Error("stored"));
+        evt.wait();
+        evt.wait({ timeout: 10 });
+        await turn();
+        assertEquals(unhandled, []);
+      },
+    );
+    await t.step("with a plain waiter that dropped its promise", async () => {
+      const evt = new Event();
+      evt.wait();
+      evt.sendException(new Error("dropped"));
+      evt.wait();
+      await turn();
+      assertEquals(unhandled, []);
+    });
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onUnhandled);
+  }
+});
+
+Deno.test("Event.wait() on a sent event settles at once, with no timer", async () => {
+  const evt = new Event<string>();
+  evt.send("done");
+  using setTimeoutSpy = spy(globalThis, "setTimeout");
+  const signal = new AbortController().signal;
+  using addSpy = spy(signal, "addEventListener");
+  const waiters = [
+    evt.wait(),
+    evt.wait({ timeout: 0 }),
+    evt.wait({ timeout: 10 }),
+    evt.wait({ signal }),
+  ];
+  assertSpyCalls(setTimeoutSpy, 0);
+  assertSpyCalls(addSpy, 0);
+  assertEquals(await Promise.all(waiters), ["done", "done", "done", "done"]);
+});
+
+Deno.test("Event.wait() with a timeout rejects with a TimeoutError and leaves the event unsent", async () => {
+  using time = new FakeTime();
+  const evt = new Event<string>();
+  const plain = outcome(evt.wait());
+  const timed = outcome(evt.wait({ timeout: 100 }));
+  await time.tickAsync(99);
+  assertEquals(evt.waiting, 2);
+  await time.tickAsync(1);
+  const { error } = await timed as { error: unknown };
+  assertInstanceOf(error, DOMException);
+  assertEquals(error.name, "TimeoutError");
+  assertEquals(evt.ready(), false);
+  assertEquals(evt.waiting, 1);
+  evt.send("later");
+  assertEquals(await plain, { value: "later" });
+  assertFalse(time.next(), "a timer was left behind");
+});
+
+Deno.test("Event.wait() times out waiters in deadline order, ties in call order", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const log: string[] = [];
+  const waiters = [
+    ["a", 30],
+    ["b", 10],
+    ["c", 30],
+    ["d", 10],
+    ["e", 20],
+  ].map(([name, timeout]) =>
+    evt.wait({ timeout: timeout as number }).catch(() =>
+      log.push(name as string)
+    )
+  );
+  await time.tickAsync(30);
+  await Promise.all(waiters);
+  assertEquals(log, ["b", "d", "e", "a", "c"]);
+});
+
+Deno.test("Event.wait() keeps one timer per event, armed for the earliest deadline", async () => {
+  using time = new FakeTime();
+  using setTimeoutSpy = spy(globalThis, "setTimeout");
+  const evt = new Event();
+  const late = outcome(evt.wait({ timeout: 500 }));
+  const later = outcome(evt.wait({ timeout: 900 }));
+  const early = outcome(evt.wait({ timeout: 100 }));
+  assertSpyCalls(setTimeoutSpy, 2); // armed for 500, re-armed for 100
+  await time.tickAsync(100);
+  assertEquals(
+    ((await early) as { error: DOMException }).error.name,
+    "TimeoutError",
+  );
+  await time.tickAsync(400);
+  assertEquals(
+    ((await late) as { error: DOMException }).error.name,
+    "TimeoutError",
+  );
+  evt.send();
+  assertEquals(await later, { value: undefined });
+  assertFalse(time.next(), "a timer was left behind");
+});
+
+Deno.test("Event.wait() with a timeout above setTimeout's limit waits the full time", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const timeout = 2 ** 31 + 5;
+  const waiting = evt.wait({ timeout });
+  await time.tickAsync(2 ** 31 - 1);
+  assertFalse(await isSettledFake(time, waiting));
+  await time.tickAsync(5);
+  assertFalse(await isSettledFake(time, waiting));
+  await time.tickAsync(1);
+  const error = await assertRejects(() => waiting, DOMException);
+  assertEquals(error.name, "TimeoutError");
+});
+
+/** isSettled() for fake time: runs pending jobs without moving the clock. */
+async function isSettledFake(
+  time: FakeTime,
+  promise: Promise<unknown>,
+): Promise<boolean> {
+  let settled = false;
+  promise.then(() => settled = true, () => settled = true);
+  await time.runMicrotasks();
+  return settled;
+}
+
+Deno.test("Event.wait() with an infinite timeout arms no timer", async () => {
+  using setTimeoutSpy = spy(globalThis, "setTimeout");
+  const evt = new Event<number>();
+  const waiting = evt.wait({ timeout: Infinity });
+  assertSpyCalls(setTimeoutSpy, 0);
+  evt.send(1);
+  assertEquals(await waiting, 1);
+});
+
+Deno.test("Event.wait() with timeout 0 times out a fresh event on the next timer turn", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const waiting = outcome(evt.wait({ timeout: 0 }));
+  assertFalse(await isSettledFake(time, waiting));
+  await time.tickAsync(0);
+  assertEquals(
+    ((await waiting) as { error: DOMException }).error.name,
+    "TimeoutError",
+  );
+});
+
+Deno.test("Event.wait() with timeout 0 resolves when sent in the same turn", async () => {
+  using time = new FakeTime();
+  const evt = new Event<number>();
+  const waiting = evt.wait({ timeout: 0 });
+  evt.send(7);
+  assertEquals(await waiting, 7);
+  assertFalse(time.next(), "a timer was left behind");
+});
+
+Deno.test("Event.wait() signal", async (t) => {
+  await t.step("not aborted: resolves with the value", async () => {
+    const evt = new Event<number>();
+    const controller = new AbortController();
+    const waiting = evt.wait({ signal: controller.signal });
+    evt.send(1);
+    assertEquals(await waiting, 1);
+  });
+
+  await t.step(
+    "aborted while waiting: rejects this waiter alone with the reason",
+    async () => {
+      const evt = new Event<number>();
+      const controller = new AbortController();
+      const other = new AbortController();
+      const plain = outcome(evt.wait());
+      const aborted = outcome(evt.wait({ signal: controller.signal }));
+      const sibling = outcome(evt.wait({ signal: other.signal }));
+      const reason = new Error("gave up");
+      controller.abort(reason);
+      assertStrictEquals(((await aborted) as { error: unknown }).error, reason);
+      assertEquals(evt.waiting, 2);
+      assertEquals(evt.ready(), false);
+      evt.send(2);
+      assertEquals(await plain, { value: 2 });
+      assertEquals(await sibling, { value: 2 });
+    },
+  );
+
+  await t.step("aborted with the default reason: an AbortError", async () => {
+    const evt = new Event();
+    const controller = new AbortController();
+    const waiting = evt.wait({ signal: controller.signal });
+    controller.abort();
+    const error = await assertRejects(() => waiting, DOMException);
+    assertEquals(error.name, "AbortError");
+    assertStrictEquals(error, controller.signal.reason);
+  });
+
+  await t.step("aborted with undefined: the default AbortError", async () => {
+    const evt = new Event();
+    const controller = new AbortController();
+    const waiting = evt.wait({ signal: controller.signal });
+    controller.abort(undefined);
+    const error = await assertRejects(() => waiting, DOMException);
+    assertEquals(error.name, "AbortError");
+  });
+
+  await t.step(
+    "already aborted: rejects at once, even on a sent event",
+    async () => {
+      const reason = new Error("already");
+      const signal = AbortSignal.abort(reason);
+      const fresh = new Event();
+      using addSpy = spy(signal, "addEventListener");
+      assertStrictEquals(
+        await assertRejects(() => fresh.wait({ signal })),
+        reason,
+      );
+      assertEquals(fresh.waiting, 0);
+      const sent = new Event<number>();
+      sent.send(1);
+      assertStrictEquals(
+        await assertRejects(() => sent.wait({ signal })),
+        reason,
+      );
+      assertSpyCalls(addSpy, 0);
+    },
+  );
+
+  await t.step("aborted after settling: no effect", async () => {
+    const evt = new Event<number>();
+    const controller = new AbortController();
+    const waiting = evt.wait({ signal: controller.signal });
+    evt.send(3);
+    controller.abort();
+    assertEquals(await waiting, 3);
+  });
+
+  await t.step("aborting every waiter of one signal at once", async () => {
+    const evt = new Event();
+    const controller = new AbortController();
+    const log: number[] = [];
+    const waiters = [0, 1, 2].map((i) =>
+      evt.wait({ signal: controller.signal }).catch(() => log.push(i))
+    );
+    controller.abort();
+    await Promise.all(waiters);
+    assertEquals(log, [0, 1, 2]);
+    assertEquals(evt.waiting, 0);
+  });
+});
+
+Deno.test("Event.wait() removes its abort listener on every way out", async (t) => {
+  const ways: [
+    string,
+    (
+      evt: Event<number>,
+      controller: AbortController,
+      time: FakeTime,
+    ) => Promise<void>,
+  ][] = [
+    ["value", (evt) => Promise.resolve(evt.send(1))],
+    ["exception", (evt) => Promise.resolve(evt.sendException(new Error("x")))],
+    ["timeout", (_evt, _controller, time) => time.tickAsync(100)],
+    ["abort", (_evt, controller) => Promise.resolve(controller.abort())],
+  ];
+  for (const [name, leave] of ways) {
+    await t.step(name, async () => {
+      using time = new FakeTime();
+      const evt = new Event<number>();
+      const controller = new AbortController();
+      using addSpy = spy(controller.signal, "addEventListener");
+      using removeSpy = spy(controller.signal, "removeEventListener");
+      const waiters = [
+        outcome(evt.wait({ signal: controller.signal, timeout: 100 })),
+        outcome(evt.wait({ signal: controller.signal, timeout: 100 })),
+      ];
+      // One listener per signal per event, however many waiters share it.
+      assertSpyCalls(addSpy, 1);
+      assertEquals(addSpy.calls[0]!.args[2], { once: true });
+      await leave(evt, controller, time);
+      await Promise.all(waiters);
+      // An abort removes a { once: true } listener by itself.
+      assertSpyCalls(removeSpy, name === "abort" ? 0 : 1);
+      if (name !== "abort") {
+        assertStrictEquals(
+          removeSpy.calls[0]!.args[1],
+          addSpy.calls[0]!.args[1],
+        );
+      }
+      assertEquals(evt.waiting, 0);
+      assertFalse(time.next(), "a timer was left behind");
+    });
+  }
+});
+
+Deno.test("Event.wait() keeps the listener while other waiters still use the signal", async () => {
+  using time = new FakeTime();
+  const evt = new Event<number>();
+  const controller = new AbortController();
+  using removeSpy = spy(controller.signal, "removeEventListener");
+  const short = outcome(evt.wait({ signal: controller.signal, timeout: 10 }));
+  const long = outcome(evt.wait({ signal: controller.signal }));
+  await time.tickAsync(10);
+  assertEquals(
+    ((await short) as { error: DOMException }).error.name,
+    "TimeoutError",
+  );
+  assertSpyCalls(removeSpy, 0);
+  const reason = new Error("stop");
+  controller.abort(reason);
+  assertStrictEquals(((await long) as { error: unknown }).error, reason);
+});
+
+Deno.test("Event.wait() rejects bad options without throwing and changes nothing", async (t) => {
+  const throwing = {
+    get signal(): AbortSignal {
+      throw new SyntaxError("hostile getter");
+    },
+  };
+  const cases: [string, unknown, ErrorConstructor, string][] = [
+    ["null options", null, TypeError, "null"],
+    ["number options", 5, TypeError, "5"],
+    ["negative timeout", { timeout: -1 }, RangeError, "-1"],
+    ["NaN timeout", { timeout: NaN }, RangeError, "NaN"],
+    ["-Infinity timeout", { timeout: -Infinity }, RangeError, "-Infinity"],
+    ["string timeout", { timeout: "5" }, TypeError, '"5"'],
+    ["null timeout", { timeout: null }, TypeError, "null"],
+    ["bigint timeout", { timeout: 5n }, TypeError, "5n"],
+    [
+      "object as signal",
+      { signal: { aborted: false } },
+      TypeError,
+      "[object Object]",
+    ],
+    ["string as signal", { signal: "abort" }, TypeError, '"abort"'],
+    ["null signal", { signal: null }, TypeError, "null"],
+    ["throwing getter", throwing, SyntaxError, "hostile getter"],
+  ];
+  for (const [name, options, ErrorClass, named] of cases) {
+    await t.step(name, async () => {
+      const evt = new Event<number>();
+      const other = outcome(evt.wait());
+      // Never throws synchronously: a throw here fails the step.
+      const waiting = evt.wait(options as WaitOptions);
+      const error = await assertRejects(() => waiting, ErrorClass);
+      assertStringIncludes(error.message, named);
+      assertEquals(evt.waiting, 1);
+      assertEquals(evt.ready(), false);
+      evt.send(1);
+      assertEquals(await other, { value: 1 });
+    });
+  }
+});
+
+Deno.test("Event.wait() treats -0 as a zero timeout", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const waiting = outcome(evt.wait({ timeout: -0 }));
+  await time.tickAsync(0);
+  assertEquals(
+    ((await waiting) as { error: DOMException }).error.name,
+    "TimeoutError",
+  );
+});
+
+Deno.test("Event.reset() makes a sent event fresh again", async () => {
+  const evt = new Event<string>();
+  evt.send("a");
+  evt.reset();
+  assertFalse(evt.ready());
+  assertEquals(evt.poll("fresh"), "fresh");
+  const waiting = evt.wait();
+  assertFalse(await isSettled(waiting));
+  evt.send("b");
+  assertEquals(await waiting, "b");
+});
+
+Deno.test("Event.reset() throws EventStateError on a fresh event and changes nothing", async () => {
+  const evt = new Event<number>();
+  const waiting = evt.wait();
+  const error = assertThrows(() => evt.reset(), EventStateError);
+  assertEquals(error.message, RERESET);
+  assertEquals(evt.waiting, 1);
+  evt.send(5);
+  assertEquals(await waiting, 5);
+});
+
+Deno.test("Event.reset() leaves earlier waiters the earlier value", async () => {
+  const evt = new Event<string>();
+  const plain = evt.wait();
+  const timed = evt.wait({ timeout: 60_000 });
+  const signalled = evt.wait({ signal: new AbortController().signal });
+  evt.send("first");
+  evt.reset();
+  const next = evt.wait();
+  evt.send("second");
+  assertEquals(await Promise.all([plain, timed, signalled, next]), [
+    "first",
+    "first",
+    "first",
+    "second",
+  ]);
+});
+
+Deno.test("Event.reset() never delivers a stale exception", async () => {
+  const evt = new Event<string>();
+  const early = outcome(evt.wait());
+  const boom = new Error("stale");
+  evt.sendException(boom);
+  await assertRejects(() => evt.wait());
+  evt.reset();
+  assertEquals(evt.pollException("none"), "none");
+  assertEquals(evt.poll("none"), "none");
+  const later = evt.wait();
+  assertFalse(await isSettled(later));
+  evt.send("fresh");
+  assertEquals(await later, "fresh");
+  assertStrictEquals(((await early) as { error: unknown }).error, boom);
+  evt.reset();
+  evt.send("with nobody waiting");
+  assertEquals(await evt.wait(), "with nobody waiting");
+});
+
+Deno.test("Event.ready(), hasResult(), hasException() and poll*() follow the state", async (t) => {
+  const boom = new Error("boom");
+  await t.step("fresh", () => {
+    const evt = new Event<number>();
+    assertEquals([evt.ready(), evt.hasResult(), evt.hasException()], [
+      false,
+      false,
+      false,
+    ]);
+    assertEquals(evt.poll(), undefined);
+    assertEquals(evt.poll("n"), "n");
+    assertEquals(evt.pollResult("n"), "n");
+    assertEquals(evt.pollException("n"), "n");
+  });
+  await t.step("sent a value", () => {
+    const evt = new Event<number>();
+    evt.send(4);
+    assertEquals([evt.ready(), evt.hasResult(), evt.hasException()], [
+      true,
+      true,
+      false,
+    ]);
+    assertEquals(evt.poll("n"), 4);
+    assertEquals(evt.pollResult("n"), 4);
+    assertEquals(evt.pollException("n"), "n");
+  });
+  await t.step("sent an exception", async () => {
+    const evt = new Event<number>();
+    evt.sendException(boom);
+    assertEquals([evt.ready(), evt.hasResult(), evt.hasException()], [
+      true,
+      false,
+      true,
+    ]);
+    assertStrictEquals(assertThrows(() => evt.poll("n")), boom);
+    assertEquals(evt.pollResult("n"), "n");
+    assertStrictEquals(evt.pollException("n"), boom);
+    await assertRejects(() => evt.wait());
+  });
+  await t.step("sent undefined", () => {
+    const evt = new Event<undefined>();
+    evt.send(undefined);
+    assertEquals([evt.ready(), evt.hasResult()], [true, true]);
+    assertEquals(evt.poll("n"), undefined);
+  });
+  await t.step("reset", () => {
+    const evt = new Event<number>();
+    evt.send(4);
+    evt.reset();
+    assertEquals([evt.ready(), evt.hasResult(), evt.hasException()], [
+      false,
+      false,
+      false,
+    ]);
+    assertEquals(evt.pollResult("n"), "n");
+  });
+});
+
+Deno.test("Event.waiting counts pending wait() calls", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const controller = new AbortController();
+  const waiters = [
+    outcome(evt.wait()),
+    outcome(evt.wait()),
+    outcome(evt.wait({ timeout: 10 })),
+    outcome(evt.wait({ signal: controller.signal })),
+  ];
+  assertEquals(evt.waiting, 4);
+  await time.tickAsync(10);
+  assertEquals(evt.waiting, 3);
+  controller.abort();
+  assertEquals(evt.waiting, 2);
+  evt.send();
+  assertEquals(evt.waiting, 0);
+  await Promise.all(waiters);
+  evt.wait();
+  assertEquals(evt.waiting, 0, "a wait() on a sent event is not pending");
+});
+
+Deno.test("Event.send() delivers a thenable the way a promise does: adopted", async () => {
+  const evt = new Event<unknown>();
+  const thenable = { then: (resolve: (value: number) => void) => resolve(42) };
+  const waiting = evt.wait();
+  evt.send(thenable);
+  assertEquals(await waiting, 42);
+  assertStrictEquals(evt.poll(), thenable);
+});
+
+Deno.test("Event inspects like eventlet's str()", async (t) => {
+  const evt = new Event<number>();
+  const waiting = evt.wait();
+  await t.step("in Deno", () => {
+    assertEquals(Deno.inspect(evt), "Event { ready: false, waiting: 1 }");
+    evt.send(4);
+    assertEquals(Deno.inspect(evt), "Event { ready: true, value: 4 }");
+  });
+  await t.step("in Node", () => {
+    assertEquals(nodeInspect(evt), "Event { ready: true, value: 4 }");
+    const failed = new Event();
+    failed.sendException("boom");
+    assertEquals(
+      nodeInspect(failed),
+      "Event { ready: true, exception: 'boom' }",
+    );
+  });
+  assertEquals(await waiting, 4);
+});
+
+Deno.test("Event types are exact", () => {
+  // Checked by the type checker: deno test fails to compile if one is wrong.
+  const numbers = new Event<number>();
+  assertType<Exact<ReturnType<typeof numbers.wait>, Promise<number>>>();
+  assertType<
+    Exact<ReturnType<typeof numbers.poll<undefined>>, number | undefined>
+  >();
+  assertType<
+    Exact<ReturnType<typeof numbers.pollResult<string>>, number | string>
+  >();
+  assertType<Exact<ReturnType<typeof numbers.pollException>, unknown>>();
+  // @ts-expect-error send() of an Event<number> needs a number
+  const sendNothing = () => numbers.send();
+  // @ts-expect-error send() of an Event<number> takes no string
+  const sendString = () => numbers.send("4");
+  const plain = new Event();
+  assertType<Exact<ReturnType<typeof plain.wait>, Promise<void>>>();
+  plain.send();
+  assert(plain.ready());
+  // @ts-expect-error timeout is a number
+  const badTimeout: WaitOptions = { timeout: "5" };
+  // @ts-expect-error signal is an AbortSignal
+  const badSignal: WaitOptions = { signal: {} };
+  assertEquals(
+    [sendNothing, sendString, badTimeout, badSignal].length,
+    4,
+    "the checks above are compiled, not run",
+  );
+});
