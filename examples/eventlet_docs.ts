@@ -1,0 +1,126 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * Replays the interactive examples of eventlet's `Event` documentation with
+ * `@seed/event`, printing what the Python sessions printed. Run it with
+ * `deno task demo`.
+ *
+ * @module
+ */
+import { Event } from "../mod.ts";
+
+/** `eventlet.sleep(0)`: yield for one turn of the timer queue. */
+function sleep0(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+class RuntimeError extends Error {
+  override name = "RuntimeError";
+}
+
+function prompt(line: string): void {
+  console.log(`>>> ${line}`);
+}
+
+console.log("# Event: one value, many waiters");
+{
+  const evt = new Event<number>();
+  const baz = (b: number) => evt.send(b + 1);
+  prompt("_ = eventlet.spawn_n(baz, 3)");
+  setTimeout(() => baz(3), 0);
+  prompt("evt.wait()");
+  console.log(await evt.wait());
+}
+
+console.log("\n# send(): waiters wake after send() returns");
+{
+  const evt = new Event<string>();
+  const waiter = async () => {
+    console.log("about to wait");
+    const result = await evt.wait();
+    console.log("waited for", result);
+  };
+  prompt("_ = eventlet.spawn(waiter)");
+  setTimeout(waiter, 0);
+  prompt("eventlet.sleep(0)");
+  await sleep0();
+  prompt("evt.send('a')");
+  evt.send("a");
+  prompt("eventlet.sleep(0)");
+  await sleep0();
+
+  prompt("evt.send('whoops')");
+  try {
+    evt.send("whoops");
+  } catch (error) {
+    console.log(`${(error as Error).name}: ${(error as Error).message}`);
+  }
+}
+
+console.log("\n# sendException(): every waiter gets the same error");
+{
+  const evt = new Event();
+  prompt("evt.send_exception(RuntimeError())");
+  evt.sendException(new RuntimeError());
+  prompt("evt.wait()");
+  try {
+    await evt.wait();
+  } catch (error) {
+    console.log(`${(error as Error).name} (the very object sent)`);
+  }
+}
+
+console.log("\n# The original stack trace is kept");
+{
+  const evt = new Event();
+  const raiser = (): never => {
+    throw new RuntimeError();
+  };
+  try {
+    raiser();
+  } catch (error) {
+    evt.sendException(error);
+  }
+  prompt("evt.wait()");
+  try {
+    await evt.wait();
+  } catch (error) {
+    const stack = (error as Error).stack ?? "";
+    console.log(stack.split("\n").slice(0, 2).join("\n"));
+  }
+}
+
+console.log("\n# wait(): returns at once once sent");
+{
+  const evt = new Event<string>();
+  const waitOn = async () => {
+    const retval = await evt.wait();
+    console.log("waited for", retval);
+  };
+  prompt("_ = eventlet.spawn(wait_on)");
+  setTimeout(waitOn, 0);
+  prompt("evt.send('result')");
+  evt.send("result");
+  prompt("eventlet.sleep(0)");
+  await sleep0();
+  prompt("evt.wait()");
+  console.log(JSON.stringify(await evt.wait()));
+}
+
+console.log("\n# What JavaScript adds: per-waiter timeouts and signals");
+{
+  const evt = new Event<string>();
+  try {
+    await evt.wait({ timeout: 10 });
+  } catch (error) {
+    console.log(`timeout: ${(error as DOMException).name}`);
+  }
+  const controller = new AbortController();
+  const waiting = evt.wait({ signal: controller.signal });
+  controller.abort(new Error("client went away"));
+  try {
+    await waiting;
+  } catch (error) {
+    console.log(`abort: ${(error as Error).message}`);
+  }
+  console.log("still unsent:", evt);
+}
