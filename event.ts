@@ -113,9 +113,9 @@ interface SignalGroup<T> {
 
 /** A waiter with a signal or a timeout: it has a promise of its own. */
 class Waiter<T> {
-  /** Undefined once the waiter has left (timed out or aborted). */
+  /** Both undefined once the waiter has left (timed out or aborted). */
   resolve: ((value: T) => void) | undefined;
-  readonly reject: (reason: unknown) => void;
+  reject: ((reason: unknown) => void) | undefined;
   readonly deadline: number;
   /** wait() call order: breaks ties between equal deadlines. */
   readonly order: number;
@@ -654,7 +654,7 @@ export class Event<T = void> {
         entry.resolve(result as T);
       } else {
         if (!(entry instanceof Waiter)) entry.promise.catch(ignore);
-        entry.reject(result);
+        entry.reject!(result);
       }
     }
   }
@@ -727,9 +727,13 @@ export class Event<T = void> {
     return promise;
   }
 
-  /** Removes a waiter that leaves early from the queue and the heap. */
-  #drop(waiter: Waiter<T>): void {
-    waiter.resolve = undefined;
+  /**
+   * Takes a waiter that leaves early out of the queue and the heap, leaving
+   * a tombstone that holds neither its promise nor its value.
+   */
+  #drop(waiter: Waiter<T>): (reason: unknown) => void {
+    const reject = waiter.reject!;
+    waiter.resolve = waiter.reject = undefined;
     this.#waiting--;
     const queue = this.#queue!;
     if (++this.#dead > 32 && this.#dead * 2 > queue.length) {
@@ -737,17 +741,21 @@ export class Event<T = void> {
       this.#dead = 0;
     }
     if (waiter.heapIndex >= 0) this.#heapRemove(waiter);
+    return reject;
   }
 
   #abort(signal: AbortSignal): void {
     const group = this.#groups?.get(signal);
     if (group === undefined) return; // sent before this listener ran
     this.#groups!.delete(signal);
-    const left = group.waiters.filter((waiter) => waiter.resolve !== undefined);
-    for (const waiter of left) this.#drop(waiter);
+    const rejects = [];
+    for (const waiter of group.waiters) {
+      if (waiter.resolve !== undefined) rejects.push(this.#drop(waiter));
+    }
+    group.waiters = []; // tombstones still point at the group
     this.#disarmIfIdle();
     const reason = signal.reason;
-    for (const waiter of left) waiter.reject(reason);
+    for (const reject of rejects) reject(reason);
   }
 
   #expire(): void {
@@ -756,16 +764,15 @@ export class Event<T = void> {
     const now = Math.max(Date.now(), this.#timerAt);
     this.#timerAt = Infinity;
     const heap = this.#heap!;
-    const expired: Waiter<T>[] = [];
+    const rejects = [];
     while (heap.length > 0 && heap[0]!.deadline <= now) {
       const waiter = heap[0]!;
-      this.#drop(waiter);
+      rejects.push(this.#drop(waiter));
       this.#leaveGroup(waiter);
-      expired.push(waiter);
     }
     if (heap.length > 0) this.#arm();
-    for (const waiter of expired) {
-      waiter.reject(
+    for (const reject of rejects) {
+      reject(
         new DOMException("Timed out waiting for the event", "TimeoutError"),
       );
     }
@@ -777,6 +784,7 @@ export class Event<T = void> {
     if (--group.live === 0) {
       group.signal.removeEventListener("abort", group.listener);
       this.#groups!.delete(group.signal);
+      group.waiters = []; // tombstones still point at the group
     } else if (group.waiters.length > 2 * group.live + 32) {
       group.waiters = group.waiters.filter((w) => w.resolve !== undefined);
     }
