@@ -688,10 +688,11 @@ export class Event<T = void> {
           );
         }
       }
+      // Inside the try: an object posing as a signal may throw here.
+      if (signal?.aborted) return Promise.reject(signal.reason);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#state !== FRESH) return this.#settledPromise();
     const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
     if (signal === undefined && deadline === Infinity) return this.wait();
@@ -802,8 +803,9 @@ export class Event<T = void> {
   #arm(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const now = Date.now();
+    // Timers truncate fractional delays: round up so none fires early.
     const delay = Math.min(
-      Math.max(this.#heap![0]!.deadline - now, 0),
+      Math.max(Math.ceil(this.#heap![0]!.deadline - now), 0),
       MAX_DELAY,
     );
     this.#timerAt = now + delay;
