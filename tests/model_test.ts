@@ -1,0 +1,335 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * Model-based test: random sequences of every operation, run on `Event` and
+ * on a trivially correct model, compared after every step.
+ *
+ * A failure prints fast-check's seed and path; rerun exactly that case with
+ * `FC_SEED=<seed> FC_PATH=<path> deno task test tests/model_test.ts`.
+ * `FC_NUM_RUNS` sets the number of runs (`deno task test:deep` runs many).
+ */
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
+import { FakeTime } from "@std/testing/time";
+import fc from "fast-check";
+import { Event, EventStateError, type WaitOptions } from "../mod.ts";
+
+const CONTROLLERS = 3;
+
+type Op =
+  | { op: "wait"; controller: number | undefined; timeout: number | undefined }
+  | { op: "abort"; controller: number; withReason: boolean }
+  | { op: "advance"; ms: number }
+  | { op: "send" }
+  | { op: "sendException" }
+  | { op: "reset" }
+  | { op: "poll" }
+  | { op: "waitSent" };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant("wait" as const),
+      controller: fc.option(fc.nat(CONTROLLERS - 1), { nil: undefined }),
+      timeout: fc.option(fc.constantFrom(0, 1, 5, 10, 50, Infinity), {
+        nil: undefined,
+      }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("abort" as const),
+      controller: fc.nat(CONTROLLERS - 1),
+      withReason: fc.boolean(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("advance" as const),
+      ms: fc.constantFrom(0, 1, 4, 5, 10, 60),
+    }),
+  },
+  { weight: 2, arbitrary: fc.constant({ op: "send" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "sendException" as const }) },
+  { weight: 2, arbitrary: fc.constant({ op: "reset" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "poll" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "waitSent" as const }) },
+);
+
+/** How a waiter ended, as the model predicts it or as it happened. */
+type Outcome =
+  | { kind: "value"; value: unknown }
+  | { kind: "error"; error: unknown }
+  | { kind: "timeout" };
+
+interface ModelWaiter {
+  id: number;
+  controller: number | undefined;
+  deadline: number;
+}
+
+/** The reference: plain arrays and a clock, obviously right. */
+class Model {
+  state: "fresh" | "value" | "exception" = "fresh";
+  result: unknown = undefined;
+  now = 0;
+  pending: ModelWaiter[] = [];
+  /** Outcomes in the order waiters must resume. */
+  settled: [number, Outcome][] = [];
+
+  settle(waiter: ModelWaiter, outcome: Outcome): void {
+    this.pending = this.pending.filter((w) => w !== waiter);
+    this.settled.push([waiter.id, outcome]);
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 6; i++) await null;
+}
+
+/** Runs one sequence on Event and on the model, comparing every step. */
+async function run(ops: Op[]): Promise<void> {
+  using time = new FakeTime(0);
+  const evt = new Event<unknown>();
+  const model = new Model();
+  const controllers = Array.from({ length: CONTROLLERS }, () => {
+    const controller = new AbortController();
+    const signal = controller.signal;
+    // Count this signal's live listeners, to prove none is left behind.
+    let live = 0;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = (...args: Parameters<typeof add>) => {
+      live++;
+      add(...args);
+    };
+    signal.removeEventListener = (...args: Parameters<typeof remove>) => {
+      live--;
+      remove(...args);
+    };
+    return {
+      controller,
+      listeners: () => signal.aborted ? 0 : live,
+    };
+  });
+  const resumed: [number, Outcome][] = [];
+  const times = new Map<number, number>();
+  let nextId = 0;
+  let nextValue = 0;
+
+  function watch(id: number, promise: Promise<unknown>): void {
+    const done = (outcome: Outcome) => {
+      times.set(id, (times.get(id) ?? 0) + 1);
+      resumed.push([id, outcome]);
+    };
+    promise.then(
+      (value) => done({ kind: "value", value }),
+      (error) =>
+        done(
+          error instanceof DOMException && error.name === "TimeoutError"
+            ? { kind: "timeout" }
+            : { kind: "error", error },
+        ),
+    );
+  }
+
+  function expectMisuse(fn: () => void, message: string): void {
+    let thrown: unknown;
+    try {
+      fn();
+    } catch (error) {
+      thrown = error;
+    }
+    assert(thrown instanceof EventStateError, `expected ${message}`);
+    assertEquals(thrown.message, message);
+  }
+
+  for (const step of ops) {
+    switch (step.op) {
+      case "wait": {
+        const id = nextId++;
+        const options: WaitOptions = {};
+        if (step.controller !== undefined) {
+          options.signal = controllers[step.controller]!.controller.signal;
+        }
+        if (step.timeout !== undefined) options.timeout = step.timeout;
+        watch(
+          id,
+          step.controller === undefined && step.timeout === undefined
+            ? evt.wait()
+            : evt.wait(options),
+        );
+        const waiter: ModelWaiter = {
+          id,
+          controller: step.controller,
+          deadline: model.now + (step.timeout ?? Infinity),
+        };
+        const signal = options.signal;
+        if (signal?.aborted) {
+          model.settled.push([id, { kind: "error", error: signal.reason }]);
+        } else if (model.state === "value") {
+          model.settled.push([id, { kind: "value", value: model.result }]);
+        } else if (model.state === "exception") {
+          model.settled.push([id, { kind: "error", error: model.result }]);
+        } else {
+          model.pending.push(waiter);
+        }
+        break;
+      }
+      case "waitSent": {
+        // A plain wait() that is dropped: must not disturb anything.
+        const id = nextId++;
+        watch(id, evt.wait());
+        const waiter = { id, controller: undefined, deadline: Infinity };
+        if (model.state === "fresh") model.pending.push(waiter);
+        else {
+          model.settled.push([
+            id,
+            model.state === "value"
+              ? { kind: "value", value: model.result }
+              : { kind: "error", error: model.result },
+          ]);
+        }
+        break;
+      }
+      case "abort": {
+        const { controller } = controllers[step.controller]!;
+        if (controller.signal.aborted) break;
+        controller.abort(step.withReason ? new Error("reason") : undefined);
+        for (const waiter of [...model.pending]) {
+          if (waiter.controller === step.controller) {
+            model.settle(waiter, {
+              kind: "error",
+              error: controller.signal.reason,
+            });
+          }
+        }
+        break;
+      }
+      case "advance": {
+        time.tick(step.ms);
+        model.now += step.ms;
+        const expired = model.pending
+          .filter((w) => w.deadline <= model.now)
+          .sort((a, b) => a.deadline - b.deadline || a.id - b.id);
+        for (const waiter of expired) {
+          model.settle(waiter, { kind: "timeout" });
+        }
+        break;
+      }
+      case "send":
+      case "sendException": {
+        const ok = step.op === "send";
+        const result = ok ? { value: nextValue++ } : new Error("sent");
+        if (model.state !== "fresh") {
+          expectMisuse(
+            () => ok ? evt.send(result) : evt.sendException(result),
+            "Trying to re-send() an already-triggered event.",
+          );
+          break;
+        }
+        if (ok) evt.send(result);
+        else evt.sendException(result);
+        model.state = ok ? "value" : "exception";
+        model.result = result;
+        for (const waiter of [...model.pending]) {
+          model.settle(
+            waiter,
+            ok
+              ? { kind: "value", value: result }
+              : { kind: "error", error: result },
+          );
+        }
+        break;
+      }
+      case "reset": {
+        if (model.state === "fresh") {
+          expectMisuse(
+            () => evt.reset(),
+            "Trying to re-reset() a fresh event.",
+          );
+          break;
+        }
+        evt.reset();
+        model.state = "fresh";
+        model.result = undefined;
+        break;
+      }
+      case "poll": {
+        const notReady = Symbol("not ready");
+        if (model.state === "exception") {
+          let thrown: unknown;
+          try {
+            evt.poll(notReady);
+          } catch (error) {
+            thrown = error;
+          }
+          assertStrictEquals(thrown, model.result);
+        } else {
+          assertStrictEquals(
+            evt.poll(notReady),
+            model.state === "value" ? model.result : notReady,
+          );
+        }
+        assertStrictEquals(
+          evt.pollResult(notReady),
+          model.state === "value" ? model.result : notReady,
+        );
+        assertStrictEquals(
+          evt.pollException(notReady),
+          model.state === "exception" ? model.result : notReady,
+        );
+        break;
+      }
+    }
+    await flush();
+
+    // Every waiter settled exactly once, in the model's order, as predicted.
+    assertEquals(resumed.length, model.settled.length, "settled count");
+    for (const [i, [id, outcome]] of model.settled.entries()) {
+      const [actualId, actual] = resumed[i]!;
+      assertEquals(actualId, id, `waiter resumed out of order at ${i}`);
+      assertEquals(actual.kind, outcome.kind, `outcome of waiter ${id}`);
+      if (outcome.kind === "value" && actual.kind === "value") {
+        assertStrictEquals(actual.value, outcome.value);
+      } else if (outcome.kind === "error" && actual.kind === "error") {
+        assertStrictEquals(actual.error, outcome.error);
+      }
+    }
+    for (const count of times.values()) assertEquals(count, 1);
+    assertEquals(evt.waiting, model.pending.length, "waiting");
+    assertEquals(evt.ready(), model.state !== "fresh", "ready()");
+    assertEquals(evt.hasResult(), model.state === "value", "hasResult()");
+    assertEquals(
+      evt.hasException(),
+      model.state === "exception",
+      "hasException()",
+    );
+    if (model.pending.length === 0) {
+      // Nothing left: no abort listener, no timer.
+      for (const [i, c] of controllers.entries()) {
+        assertEquals(c.listeners(), 0, `listener left on signal ${i}`);
+      }
+      assert(!time.next(), "a timer was left behind");
+    }
+  }
+}
+
+function numRuns(fallback: number): number {
+  const runs = Deno.env.get("FC_NUM_RUNS");
+  return runs === undefined ? fallback : Number(runs);
+}
+
+Deno.test("Event matches its model under random operation sequences", async () => {
+  const seed = Deno.env.get("FC_SEED");
+  const path = Deno.env.get("FC_PATH");
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), run),
+    {
+      numRuns: numRuns(2_000),
+      ...(seed === undefined ? {} : { seed: Number(seed) }),
+      ...(path === undefined ? {} : { path }),
+    },
+  );
+});

@@ -1,0 +1,191 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * Stress and leak tests. The default sizes keep `deno task test` fast;
+ * `deno task test:deep` (STRESS=deep) runs the full sizes: a million plain
+ * waiters, a million churn cycles.
+ *
+ * The heap checks need `--v8-flags=--expose-gc`, which the test task passes.
+ */
+import { assert, assertEquals, assertLess } from "@std/assert";
+import { FakeTime } from "@std/testing/time";
+import { Event } from "../mod.ts";
+
+const DEEP = Deno.env.get("STRESS") === "deep";
+const size = (normal: number, deep: number) => DEEP ? deep : normal;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function heapUsed(): number {
+  assert(gc, "run with --v8-flags=--expose-gc");
+  gc();
+  gc();
+  return Deno.memoryUsage().heapUsed;
+}
+
+/** Lets WeakRef targets of the current job go, then collects. */
+async function collected(ref: WeakRef<object>): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  heapUsed();
+  return ref.deref() === undefined;
+}
+
+Deno.test("Event.send() wakes a very large number of plain waiters", async () => {
+  const n = size(200_000, 1_000_000);
+  const evt = new Event<number>();
+  let resumed = 0;
+  const waiters = [];
+  for (let i = 0; i < n; i++) {
+    waiters.push((async () => {
+      assertEquals(await evt.wait(), 7);
+      resumed++;
+    })());
+  }
+  assertEquals(evt.waiting, n);
+  evt.send(7);
+  await Promise.all(waiters);
+  assertEquals(resumed, n);
+  assertEquals(evt.waiting, 0);
+});
+
+Deno.test("Event.wait() times out 100,000 waiters with one timer", async () => {
+  using time = new FakeTime();
+  const n = 100_000;
+  const evt = new Event();
+  let timedOut = 0;
+  const waiters = [];
+  for (let i = 0; i < n; i++) {
+    waiters.push(
+      evt.wait({ timeout: 1 + (i % 100) }).catch((error: DOMException) => {
+        if (error.name === "TimeoutError") timedOut++;
+      }),
+    );
+  }
+  await time.tickAsync(50);
+  assertEquals(evt.waiting, n / 2);
+  await time.tickAsync(50);
+  await Promise.all(waiters);
+  assertEquals(timedOut, n);
+  assertEquals(evt.waiting, 0);
+  assert(!time.next(), "a timer was left behind");
+});
+
+Deno.test("Event.wait() rejects 100,000 waiters sharing one signal at once", async () => {
+  const n = 100_000;
+  const evt = new Event();
+  const controller = new AbortController();
+  const reason = new Error("all at once");
+  let aborted = 0;
+  const waiters = [];
+  for (let i = 0; i < n; i++) {
+    waiters.push(
+      evt.wait({ signal: controller.signal }).catch((error) => {
+        if (error === reason) aborted++;
+      }),
+    );
+  }
+  const plain = evt.wait();
+  controller.abort(reason);
+  await Promise.all(waiters);
+  assertEquals(aborted, n);
+  assertEquals(evt.waiting, 1);
+  evt.send();
+  await plain;
+});
+
+Deno.test("Event keeps a flat heap through wait-then-abort and wait-then-timeout churn", async (t) => {
+  const cycles = size(50_000, 1_000_000);
+  const evt = new Event<number>();
+  const keeper = evt.wait(); // a long-lived event with a waiter throughout
+  // Bytes the heap may grow by over all cycles: far less than one byte each.
+  const slack = 512 * 1024;
+
+  await t.step("wait-then-abort", async () => {
+    const churn = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const controller = new AbortController();
+        const waiting = evt.wait({ signal: controller.signal, timeout: 1e9 });
+        controller.abort();
+        await waiting.catch(() => {});
+      }
+    };
+    await churn(1_000); // warm up
+    const before = heapUsed();
+    await churn(cycles);
+    assertLess(heapUsed() - before, slack);
+    assertEquals(evt.waiting, 1);
+  });
+
+  await t.step("wait-then-timeout", async () => {
+    using time = new FakeTime();
+    const signal = new AbortController().signal;
+    const churn = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const waiting = evt.wait({ timeout: 1, signal });
+        time.tick(1);
+        await waiting.catch(() => {});
+      }
+    };
+    await churn(1_000); // warm up
+    const before = heapUsed();
+    await churn(cycles);
+    assertLess(heapUsed() - before, slack);
+    assertEquals(evt.waiting, 1);
+    assert(!time.next(), "a timer was left behind");
+  });
+
+  evt.send(1);
+  assertEquals(await keeper, 1);
+});
+
+Deno.test("Event keeps no finished waiter and no value after reset()", async () => {
+  const evt = new Event<object>();
+  let value: object | undefined = { payload: new Uint8Array(1 << 20) };
+  const valueRef = new WeakRef(value);
+  let waiting: Promise<object> | undefined = evt.wait({ timeout: 1e9 });
+  const waiterRef = new WeakRef(waiting);
+  evt.send(value);
+  assertEquals(await waiting, value);
+  value = waiting = undefined;
+  assert(await collected(waiterRef), "a settled waiter's promise was kept");
+  assert(!(await collected(valueRef)), "the sent value is kept until reset()");
+  evt.reset();
+  assert(await collected(valueRef), "the value was kept after reset()");
+});
+
+Deno.test("Event keeps no departed waiter of a live event", async () => {
+  const evt = new Event();
+  const controller = new AbortController();
+  let waiting: Promise<void> | undefined = evt.wait({
+    signal: controller.signal,
+  });
+  const ref = new WeakRef(waiting);
+  controller.abort();
+  await waiting.catch(() => {});
+  waiting = undefined;
+  assert(await collected(ref), "an aborted waiter was kept by the event");
+  assertEquals(evt.waiting, 0);
+});
+
+Deno.test("Event keeps nothing of waiters aborted together on a live event", async () => {
+  const n = 20_000;
+  const run = async (evt: Event) => {
+    const controller = new AbortController();
+    const waiters = [];
+    for (let i = 0; i < n; i++) {
+      waiters.push(
+        evt.wait({ signal: controller.signal, timeout: 1e9 }).catch(() => {}),
+      );
+    }
+    controller.abort();
+    await Promise.all(waiters);
+  };
+  await run(new Event()); // warm up on another event
+  const evt = new Event();
+  const keeper = evt.wait();
+  const before = heapUsed();
+  await run(evt);
+  assertLess((heapUsed() - before) / n, 16, "bytes kept per aborted waiter");
+  assertEquals(evt.waiting, 1);
+  evt.send();
+  await keeper;
+});
