@@ -142,6 +142,27 @@ function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
     (a.deadline === b.deadline && a.order < b.order);
 }
 
+/** What only waiters with a signal or a timeout need. */
+class Tracked<T> {
+  /** Every plain batch and tracked waiter, in wait() order. */
+  queue: (PromiseWithResolvers<T> | Waiter<T>)[];
+  /** Tombstones in the queue: waiters that left early. */
+  dead = 0;
+  order = 0;
+  /** Waiters with a deadline: a binary min-heap by (deadline, order). */
+  heap: Waiter<T>[] = [];
+  /** One timer per event, armed for the earliest deadline. */
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** When the timer fires (Date.now() time); Infinity when unarmed. */
+  timerAt = Infinity;
+  /** One abort listener per signal, shared by its waiters. */
+  groups: Map<AbortSignal, SignalGroup<T>> = new Map();
+
+  constructor(batch: PromiseWithResolvers<T> | undefined) {
+    this.queue = batch === undefined ? [] : [batch];
+  }
+}
+
 /**
  * An event that any number of waiters can await, and that is sent exactly
  * once, with a value or an exception: a port of eventlet's `Event`.
@@ -180,22 +201,13 @@ export class Event<T = void> {
    * last entry in wait() order.
    */
   #batch: PromiseWithResolvers<T> | undefined = undefined;
-  /**
-   * Every batch and waiter in wait() order, made only once a waiter with a
-   * signal or timeout arrives; until then #batch is the only entry.
-   */
-  #queue: (PromiseWithResolvers<T> | Waiter<T>)[] | undefined = undefined;
-  /** Waiters in #queue that have left. */
-  #dead = 0;
   #waiting = 0;
-  #order = 0;
-  /** Waiters with a deadline: a binary min-heap by (deadline, order). */
-  #heap: Waiter<T>[] | undefined = undefined;
-  /** One timer per event, armed for the earliest deadline. */
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** When #timer fires (Date.now() time); Infinity when unarmed. */
-  #timerAt = Infinity;
-  #groups: Map<AbortSignal, SignalGroup<T>> | undefined = undefined;
+  /**
+   * The bookkeeping of waiters with a signal or a timeout, made when the
+   * first of them arrives and dropped on send: plain round trips never
+   * pay for it.
+   */
+  #tracked: Tracked<T> | undefined = undefined;
 
   /**
    * Sends a value: every waiter resumes with it, and so does every later
@@ -370,7 +382,7 @@ export class Event<T = void> {
     let batch = this.#batch;
     if (batch === undefined) {
       batch = this.#batch = withResolvers<T>();
-      this.#queue?.push(batch);
+      this.#tracked?.queue.push(batch);
     }
     return batch.promise;
   }
@@ -617,29 +629,14 @@ export class Event<T = void> {
   /** Wakes every waiter; the caller has already set the state. */
   #wake(ok: boolean, result: unknown): void {
     const batch = this.#batch;
-    const queue = this.#queue;
+    const tracked = this.#tracked;
     // Detach everything first: resolving with a thenable runs user code
     // (its `then` getter), which may wait, reset or send again.
     this.#batch = undefined;
-    this.#queue = undefined;
-    this.#dead = 0;
+    this.#tracked = undefined;
     this.#waiting = 0;
-    this.#heap = undefined;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-    }
-    if (this.#groups !== undefined) {
-      for (const group of this.#groups.values()) {
-        group.signal.removeEventListener("abort", group.listener);
-      }
-      this.#groups = undefined;
-    }
-    if (queue === undefined) {
+    if (tracked === undefined) {
       if (batch === undefined) return;
-      // Waiters woken now and later wait() calls can share one promise.
-      this.#settled = batch.promise;
       if (ok) {
         batch.resolve(result as T);
       } else {
@@ -648,7 +645,11 @@ export class Event<T = void> {
       }
       return;
     }
-    for (const entry of queue) {
+    if (tracked.timer !== undefined) clearTimeout(tracked.timer);
+    for (const group of tracked.groups.values()) {
+      group.signal.removeEventListener("abort", group.listener);
+    }
+    for (const entry of tracked.queue) {
       if (entry.resolve === undefined) continue;
       if (ok) {
         entry.resolve(result as T);
@@ -697,33 +698,36 @@ export class Event<T = void> {
     const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
     if (signal === undefined && deadline === Infinity) return this.wait();
 
+    const tracked = this.#tracked ??= new Tracked(this.#batch);
     const { promise, resolve, reject } = withResolvers<T>();
     let group: SignalGroup<T> | undefined;
     if (signal !== undefined) {
-      this.#groups ??= new Map();
-      group = this.#groups.get(signal);
+      group = tracked.groups.get(signal);
       if (group === undefined) {
         const listener = () => this.#abort(signal);
         group = { signal, listener, waiters: [], live: 0 };
-        this.#groups.set(signal, group);
+        tracked.groups.set(signal, group);
         signal.addEventListener("abort", listener, { once: true });
       }
     }
-    const waiter = new Waiter(resolve, reject, deadline, this.#order++, group);
+    const waiter = new Waiter(
+      resolve,
+      reject,
+      deadline,
+      tracked.order++,
+      group,
+    );
     if (group !== undefined) {
       group.waiters.push(waiter);
       group.live++;
     }
-    if (this.#queue === undefined) {
-      this.#queue = this.#batch === undefined ? [] : [this.#batch];
-    }
-    this.#queue.push(waiter);
+    tracked.queue.push(waiter);
     // Later plain waiters must resume after this one: close the batch.
     this.#batch = undefined;
     this.#waiting++;
     if (deadline !== Infinity) {
-      this.#heapPush(waiter);
-      if (deadline < this.#timerAt) this.#arm();
+      heapPush(tracked.heap, waiter);
+      if (deadline < tracked.timerAt) this.#arm(tracked);
     }
     return promise;
   }
@@ -732,46 +736,64 @@ export class Event<T = void> {
    * Takes a waiter that leaves early out of the queue and the heap, leaving
    * a tombstone that holds neither its promise nor its value.
    */
-  #drop(waiter: Waiter<T>): (reason: unknown) => void {
+  #drop(tracked: Tracked<T>, waiter: Waiter<T>): (reason: unknown) => void {
     const reject = waiter.reject!;
     waiter.resolve = waiter.reject = undefined;
     this.#waiting--;
-    const queue = this.#queue!;
-    if (++this.#dead > 32 && this.#dead * 2 > queue.length) {
-      this.#queue = queue.filter((entry) => entry.resolve !== undefined);
-      this.#dead = 0;
+    if (++tracked.dead > 32 && tracked.dead * 2 > tracked.queue.length) {
+      tracked.queue = tracked.queue.filter((entry) =>
+        entry.resolve !== undefined
+      );
+      tracked.dead = 0;
     }
-    if (waiter.heapIndex >= 0) this.#heapRemove(waiter);
+    if (waiter.heapIndex >= 0) heapRemove(tracked.heap, waiter);
     return reject;
   }
 
   #abort(signal: AbortSignal): void {
-    const group = this.#groups?.get(signal);
+    const tracked = this.#tracked;
+    const group = tracked?.groups.get(signal);
     if (group === undefined) return; // sent before this listener ran
-    this.#groups!.delete(signal);
+    tracked!.groups.delete(signal);
     const rejects = [];
     for (const waiter of group.waiters) {
-      if (waiter.resolve !== undefined) rejects.push(this.#drop(waiter));
+      if (waiter.resolve !== undefined) {
+        rejects.push(this.#drop(tracked!, waiter));
+      }
     }
     group.waiters = []; // tombstones still point at the group
-    this.#disarmIfIdle();
+    if (tracked!.timer !== undefined && tracked!.heap.length === 0) {
+      clearTimeout(tracked!.timer);
+      tracked!.timer = undefined;
+      tracked!.timerAt = Infinity;
+    }
     const reason = signal.reason;
     for (const reject of rejects) reject(reason);
   }
 
   #expire(): void {
-    this.#timer = undefined;
+    const tracked = this.#tracked!;
+    tracked.timer = undefined;
     // The timer firing proves its delay passed, even if the clock went back.
-    const now = Math.max(Date.now(), this.#timerAt);
-    this.#timerAt = Infinity;
-    const heap = this.#heap!;
+    const now = Math.max(Date.now(), tracked.timerAt);
+    tracked.timerAt = Infinity;
+    const heap = tracked.heap;
     const rejects = [];
     while (heap.length > 0 && heap[0]!.deadline <= now) {
       const waiter = heap[0]!;
-      rejects.push(this.#drop(waiter));
-      this.#leaveGroup(waiter);
+      rejects.push(this.#drop(tracked, waiter));
+      const group = waiter.group;
+      if (group !== undefined && --group.live === 0) {
+        group.signal.removeEventListener("abort", group.listener);
+        tracked.groups.delete(group.signal);
+        group.waiters = []; // tombstones still point at the group
+      } else if (
+        group !== undefined && group.waiters.length > 2 * group.live + 32
+      ) {
+        group.waiters = group.waiters.filter((w) => w.resolve !== undefined);
+      }
     }
-    if (heap.length > 0) this.#arm();
+    if (heap.length > 0) this.#arm(tracked);
     for (const reject of rejects) {
       reject(
         new DOMException("Timed out waiting for the event", "TimeoutError"),
@@ -779,88 +801,65 @@ export class Event<T = void> {
     }
   }
 
-  #leaveGroup(waiter: Waiter<T>): void {
-    const group = waiter.group;
-    if (group === undefined) return;
-    if (--group.live === 0) {
-      group.signal.removeEventListener("abort", group.listener);
-      this.#groups!.delete(group.signal);
-      group.waiters = []; // tombstones still point at the group
-    } else if (group.waiters.length > 2 * group.live + 32) {
-      group.waiters = group.waiters.filter((w) => w.resolve !== undefined);
-    }
-  }
-
-  #disarmIfIdle(): void {
-    if (this.#timer !== undefined && this.#heap!.length === 0) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-    }
-  }
-
   /** Arms the timer for the earliest deadline, replacing any timer. */
-  #arm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  #arm(tracked: Tracked<T>): void {
+    if (tracked.timer !== undefined) clearTimeout(tracked.timer);
     const now = Date.now();
     // Timers truncate fractional delays: round up so none fires early.
     const delay = Math.min(
-      Math.max(Math.ceil(this.#heap![0]!.deadline - now), 0),
+      Math.max(Math.ceil(tracked.heap[0]!.deadline - now), 0),
       MAX_DELAY,
     );
-    this.#timerAt = now + delay;
-    this.#timer = setTimeout(() => this.#expire(), delay);
+    tracked.timerAt = now + delay;
+    tracked.timer = setTimeout(() => this.#expire(), delay);
   }
+}
 
-  #heapPush(waiter: Waiter<T>): void {
-    const heap = this.#heap ??= [];
-    waiter.heapIndex = heap.length;
-    heap.push(waiter);
-    this.#siftUp(heap, waiter.heapIndex);
+function heapPush<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
+  heap.push(waiter);
+  siftUp(heap, heap.length - 1);
+}
+
+function heapRemove<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
+  const index = waiter.heapIndex;
+  const last = heap.pop()!;
+  waiter.heapIndex = -1;
+  if (last === waiter) return;
+  heap[index] = last;
+  last.heapIndex = index;
+  siftUp(heap, index);
+  siftDown(heap, last.heapIndex);
+}
+
+function siftUp<T>(heap: Waiter<T>[], index: number): void {
+  const waiter = heap[index]!;
+  while (index > 0) {
+    const parentIndex = (index - 1) >> 1;
+    const parent = heap[parentIndex]!;
+    if (!earlier(waiter, parent)) break;
+    heap[index] = parent;
+    parent.heapIndex = index;
+    index = parentIndex;
   }
+  heap[index] = waiter;
+  waiter.heapIndex = index;
+}
 
-  #heapRemove(waiter: Waiter<T>): void {
-    const heap = this.#heap!;
-    const index = waiter.heapIndex;
-    const last = heap.pop()!;
-    waiter.heapIndex = -1;
-    if (last === waiter) return;
-    heap[index] = last;
-    last.heapIndex = index;
-    this.#siftUp(heap, index);
-    this.#siftDown(heap, last.heapIndex);
-  }
-
-  #siftUp(heap: Waiter<T>[], index: number): void {
-    const waiter = heap[index]!;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (!earlier(waiter, parent)) break;
-      heap[index] = parent;
-      parent.heapIndex = index;
-      index = parentIndex;
+function siftDown<T>(heap: Waiter<T>[], index: number): void {
+  const waiter = heap[index]!;
+  const length = heap.length;
+  while (true) {
+    let child = 2 * index + 1;
+    if (child >= length) break;
+    if (child + 1 < length && earlier(heap[child + 1]!, heap[child]!)) {
+      child++;
     }
-    heap[index] = waiter;
-    waiter.heapIndex = index;
+    const next = heap[child]!;
+    if (!earlier(next, waiter)) break;
+    heap[index] = next;
+    next.heapIndex = index;
+    index = child;
   }
-
-  #siftDown(heap: Waiter<T>[], index: number): void {
-    const waiter = heap[index]!;
-    const length = heap.length;
-    while (true) {
-      let child = 2 * index + 1;
-      if (child >= length) break;
-      if (child + 1 < length && earlier(heap[child + 1]!, heap[child]!)) {
-        child++;
-      }
-      const next = heap[child]!;
-      if (!earlier(next, waiter)) break;
-      heap[index] = next;
-      next.heapIndex = index;
-      index = child;
-    }
-    heap[index] = waiter;
-    waiter.heapIndex = index;
-  }
+  heap[index] = waiter;
+  waiter.heapIndex = index;
 }
