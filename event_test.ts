@@ -13,6 +13,7 @@ import { assertSpyCalls, spy } from "@std/testing/mock";
 import { FakeTime } from "@std/testing/time";
 import { inspect as nodeInspect } from "node:util";
 import { Event, EventStateError, type WaitOptions } from "./mod.ts";
+import { settledUnderFakeTime } from "./tests/_settled.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
 const RERESET = "Trying to re-reset() a fresh event.";
@@ -289,24 +290,13 @@ Deno.test("Event.wait() with a timeout above setTimeout's limit waits the full t
   const timeout = 2 ** 31 + 5;
   const waiting = evt.wait({ timeout });
   await time.tickAsync(2 ** 31 - 1);
-  assertFalse(await isSettledFake(time, waiting));
+  assertFalse(await settledUnderFakeTime(time, waiting));
   await time.tickAsync(5);
-  assertFalse(await isSettledFake(time, waiting));
+  assertFalse(await settledUnderFakeTime(time, waiting));
   await time.tickAsync(1);
   const error = await assertRejects(() => waiting, DOMException);
   assertEquals(error.name, "TimeoutError");
 });
-
-/** isSettled() for fake time: runs pending jobs without moving the clock. */
-async function isSettledFake(
-  time: FakeTime,
-  promise: Promise<unknown>,
-): Promise<boolean> {
-  let settled = false;
-  promise.then(() => settled = true, () => settled = true);
-  await time.runMicrotasks();
-  return settled;
-}
 
 Deno.test("Event.wait() with an infinite timeout arms no timer", async () => {
   using setTimeoutSpy = spy(globalThis, "setTimeout");
@@ -321,7 +311,7 @@ Deno.test("Event.wait() with timeout 0 times out a fresh event on the next timer
   using time = new FakeTime();
   const evt = new Event();
   const waiting = outcome(evt.wait({ timeout: 0 }));
-  assertFalse(await isSettledFake(time, waiting));
+  assertFalse(await settledUnderFakeTime(time, waiting));
   await time.tickAsync(0);
   assertEquals(
     ((await waiting) as { error: DOMException }).error.name,

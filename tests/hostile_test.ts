@@ -14,16 +14,7 @@ import {
 } from "@std/assert";
 import { FakeTime } from "@std/testing/time";
 import { Event, EventStateError, type WaitOptions } from "../mod.ts";
-
-async function isSettled(
-  time: FakeTime,
-  promise: Promise<unknown>,
-): Promise<boolean> {
-  let settled = false;
-  promise.then(() => settled = true, () => settled = true);
-  await time.runMicrotasks();
-  return settled;
-}
+import { settledUnderFakeTime } from "./_settled.ts";
 
 Deno.test("Event.send() and sendException() accept any value, including odd ones", async () => {
   const odd = [
@@ -124,7 +115,7 @@ Deno.test("Event.wait() with odd timeouts", async (t) => {
       const evt = new Event<number>();
       const waiting = evt.wait({ timeout: Number.MAX_VALUE });
       for (let i = 0; i < 5; i++) time.tick(2 ** 31 - 1);
-      assert(!(await isSettled(time, waiting)));
+      assert(!(await settledUnderFakeTime(time, waiting)));
       evt.send(1);
       assertEquals(await waiting, 1);
       assert(!time.next(), "a timer was left behind");
@@ -143,7 +134,7 @@ Deno.test("Event.wait() with odd timeouts", async (t) => {
     const evt = new Event();
     const waiting = evt.wait({ timeout: 1.5 });
     time.tick(1);
-    assert(!(await isSettled(time, waiting)));
+    assert(!(await settledUnderFakeTime(time, waiting)));
     time.tick(1);
     const error = await assertRejects(() => waiting, DOMException);
     assertEquals(error.name, "TimeoutError");
