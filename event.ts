@@ -268,7 +268,9 @@ export class Event<T = void> {
    * Sends an exception: every waiter, and every later `wait()` until
    * {@linkcode Event.prototype.reset}, rejects with that very object, its
    * stack as it was. With nobody waiting this is not an unhandled rejection:
-   * the error is kept on the event.
+   * the error is kept on the event, and plain `wait()` promises share one
+   * promise marked handled. A promise from `wait({ signal, timeout })` is the
+   * caller's own: like any promise, handle its rejection.
    *
    * @param error The error every waiter rejects with.
    * @throws {EventStateError} If the event was already sent. The event is
