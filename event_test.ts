@@ -714,20 +714,15 @@ Deno.test("Event types are exact", () => {
   >();
   assertType<Exact<ReturnType<typeof numbers.pollException>, unknown>>();
   // @ts-expect-error send() of an Event<number> needs a number
-  const sendNothing = () => numbers.send();
+  const _sendNothing = () => numbers.send();
   // @ts-expect-error send() of an Event<number> takes no string
-  const sendString = () => numbers.send("4");
+  const _sendString = () => numbers.send("4");
   const plain = new Event();
   assertType<Exact<ReturnType<typeof plain.wait>, Promise<void>>>();
   plain.send();
   assert(plain.ready());
   // @ts-expect-error timeout is a number
-  const badTimeout: WaitOptions = { timeout: "5" };
+  const _badTimeout: WaitOptions = { timeout: "5" };
   // @ts-expect-error signal is an AbortSignal
-  const badSignal: WaitOptions = { signal: {} };
-  assertEquals(
-    [sendNothing, sendString, badTimeout, badSignal].length,
-    4,
-    "the checks above are compiled, not run",
-  );
+  const _badSignal: WaitOptions = { signal: {} };
 });
