@@ -95,26 +95,6 @@ export function assertStrictEquals<T>(
 }
 
 /**
- * Asserts that `actual` and `expected` are not strictly equal.
- *
- * @typeParam T The type of the values.
- * @param actual The actual value.
- * @param expected The value it must not be.
- * @param msg The message to throw on failure.
- */
-export function assertNotStrictEquals<T>(
-  actual: T,
-  expected: T,
-  msg?: string,
-): void {
-  if (!Object.is(actual, expected)) return;
-  const suffix = msg ? `: ${msg}` : ".";
-  throw new AssertionError(
-    `Expected "actual" to not be strictly equal to: ${show(expected)}${suffix}`,
-  );
-}
-
-/**
  * Asserts that `actual` is an instance of `expectedType`.
  *
  * @typeParam T The constructor type.

@@ -1,7 +1,7 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 /**
  * Offline stand-in for the parts of `jsr:@std/testing/mock` that this
- * project's tests use (function and method spies), with the same signatures.
+ * project's tests use (method spies), with the same signatures.
  * Used only when jsr.io is unreachable; never published.
  *
  * @module
@@ -99,27 +99,6 @@ function record<Self, Args extends unknown[], Return>(
 }
 
 /**
- * Creates a spy function.
- *
- * @returns The spy function.
- */
-export function spy<
-  // deno-lint-ignore no-explicit-any
-  Self = any,
-  // deno-lint-ignore no-explicit-any
-  Args extends unknown[] = any[],
-  Return = undefined,
->(): Spy<Self, Args, Return>;
-/**
- * Creates a spy function with the given implementation.
- *
- * @param func The function to wrap.
- * @returns The wrapped function.
- */
-export function spy<Self, Args extends unknown[], Return>(
-  func: (this: Self, ...args: Args) => Return,
-): Spy<Self, Args, Return>;
-/**
  * Wraps an instance method with a spy.
  *
  * @param self The instance to spy on.
@@ -135,30 +114,10 @@ export function spy<Self, Prop extends keyof Self>(
   GetReturnFromProp<Self, Prop>
 >;
 export function spy<Self, Args extends unknown[], Return>(
-  funcOrSelf?: ((this: Self, ...args: Args) => Return) | Self,
-  property?: keyof Self,
-): Spy<Self, Args, Return> {
+  self: Self,
+  property: keyof Self,
+): MethodSpy<Self, Args, Return> {
   const calls: SpyCall<Self, Args, Return>[] = [];
-  if (property === undefined) {
-    const original = (funcOrSelf ?? (() => undefined)) as (
-      this: Self,
-      ...args: Args
-    ) => Return;
-    const fn = record(original, calls) as Spy<Self, Args, Return>;
-    Object.defineProperties(fn, {
-      original: { enumerable: true, value: original },
-      calls: { enumerable: true, value: calls },
-      restored: { enumerable: true, get: () => false },
-      restore: {
-        enumerable: true,
-        value: () => {
-          throw new MockError("Cannot restore: function cannot be restored");
-        },
-      },
-    });
-    return fn;
-  }
-  const self = funcOrSelf as Self;
   if (typeof self[property] !== "function") {
     throw new MockError("Cannot spy: property is not an instance method");
   }
