@@ -7,12 +7,16 @@ export interface WaitOptions {
    * Stops this one waiter when aborted: its promise rejects with
    * `signal.reason`. The event and every other waiter are untouched. An
    * already aborted signal rejects at once, even on an event that was sent.
+   * A signal from another realm or a polyfill works too: anything with
+   * `aborted`, `reason`, `addEventListener` and `removeEventListener`.
    */
   signal?: AbortSignal | undefined;
   /**
    * Milliseconds to wait before this one waiter rejects with a `DOMException`
    * named `"TimeoutError"`. The event stays unsent. `Infinity` waits forever;
    * values above `setTimeout`'s limit (2^31-1) still wait the full time.
+   * A negative number or `NaN` rejects with a `RangeError`. Where the host
+   * has no timers (`setTimeout` throws), the waiter rejects with that error.
    *
    * @default {Infinity}
    */
@@ -117,6 +121,8 @@ class Waiter<T> {
   resolve: ((value: T) => void) | undefined;
   reject: ((reason: unknown) => void) | undefined;
   readonly deadline: number;
+  /** The timeout asked for, for the error message. */
+  readonly timeout: number;
   /** wait() call order: breaks ties between equal deadlines. */
   readonly order: number;
   readonly group: SignalGroup<T> | undefined;
@@ -125,13 +131,14 @@ class Waiter<T> {
   constructor(
     resolve: (value: T) => void,
     reject: (reason: unknown) => void,
-    deadline: number,
+    timeout: number,
     order: number,
     group: SignalGroup<T> | undefined,
   ) {
     this.resolve = resolve;
     this.reject = reject;
-    this.deadline = deadline;
+    this.timeout = timeout;
+    this.deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
     this.order = order;
     this.group = group;
   }
@@ -160,6 +167,49 @@ class Tracked<T> {
 
   constructor(batch: PromiseWithResolvers<T> | undefined) {
     this.queue = batch === undefined ? [] : [batch];
+  }
+}
+
+/*
+ * Calls out. The event calls code it does not own: a signal's
+ * `addEventListener`, `removeEventListener`, `aborted` and `reason`, the
+ * host's `setTimeout` and `clearTimeout`, and a sent thenable's `then`. Any of
+ * them may throw, or re-enter the event (send, reset, wait, abort). So every
+ * call out is made while the event's state is whole: before an operation
+ * commits anything, or after it has committed everything. What was known
+ * before a call out is checked again after it returns. In wait() that means:
+ * the waiter is queued first, as if every call out had succeeded; a throw
+ * then takes it out again like a timeout would, and rejects it with the
+ * error; a re-entrant send, reset or abort finds it queued and treats it as
+ * any waiter queued just before. Timers and listeners check on arrival that
+ * they are still current, so one the event could not take back is inert.
+ */
+
+/** An `AbortSignal`, also from another realm or a polyfill. */
+function isSignal(value: unknown): value is AbortSignal {
+  if (value instanceof AbortSignal) return true;
+  if (typeof value !== "object" || value === null) return false;
+  const signal = value as AbortSignal;
+  return "aborted" in signal &&
+    typeof signal.addEventListener === "function" &&
+    typeof signal.removeEventListener === "function";
+}
+
+/** Takes back a group's listener; a throw leaves it inert (see "Calls out"). */
+function unlisten<T>(group: SignalGroup<T>): void {
+  try {
+    group.signal.removeEventListener("abort", group.listener);
+  } catch {
+    // The listener finds its group gone and does nothing.
+  }
+}
+
+/** Clears a timer; a throw leaves it inert (see "Calls out"). */
+function disarm(timer: ReturnType<typeof setTimeout>): void {
+  try {
+    clearTimeout(timer);
+  } catch {
+    // The timer finds itself replaced and does nothing.
   }
 }
 
@@ -454,6 +504,25 @@ export class Event<T = void> {
 
   /**
    * The value sent, without waiting: throws the exception sent, and returns
+   * `undefined` while the event is fresh.
+   *
+   * @returns The value sent, or `undefined`.
+   * @throws {unknown} The exception sent, if any.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const evt = new Event<number>();
+   * assertEquals(evt.poll(), undefined);
+   * evt.send(4);
+   * assertEquals(evt.poll(), 4);
+   * ```
+   */
+  poll(): T | undefined;
+  /**
+   * The value sent, without waiting: throws the exception sent, and returns
    * `notReady` while the event is fresh.
    *
    * @typeParam D The type of `notReady`.
@@ -472,12 +541,30 @@ export class Event<T = void> {
    * assertEquals(evt.poll("not yet"), 4);
    * ```
    */
-  poll<D = undefined>(notReady?: D): T | D {
-    if (this.#state === VALUE) return this.#result as T;
+  poll<D>(notReady: D): T | D;
+  poll(notReady?: unknown): unknown {
+    if (this.#state === VALUE) return this.#result;
     if (this.#state === EXCEPTION) throw this.#result;
-    return notReady as D;
+    return notReady;
   }
 
+  /**
+   * The value sent, or `undefined` if the event is fresh or was sent an
+   * exception. Never throws.
+   *
+   * @returns The value sent, or `undefined`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const evt = new Event<number>();
+   * evt.send(4);
+   * assertEquals(evt.pollResult(), 4);
+   * ```
+   */
+  pollResult(): T | undefined;
   /**
    * The value sent, or `notReady` if the event is fresh or was sent an
    * exception. Never throws.
@@ -496,8 +583,9 @@ export class Event<T = void> {
    * assertEquals(evt.pollResult(-1), -1);
    * ```
    */
-  pollResult<D = undefined>(notReady?: D): T | D {
-    return this.#state === VALUE ? this.#result as T : notReady as D;
+  pollResult<D>(notReady: D): T | D;
+  pollResult(notReady?: unknown): unknown {
+    return this.#state === VALUE ? this.#result : notReady;
   }
 
   /**
@@ -505,7 +593,6 @@ export class Event<T = void> {
    * value. Unlike eventlet's `poll_exception()`, which raises it, this
    * returns the exception.
    *
-   * @typeParam D The type of `notReady`.
    * @param notReady What to return when there is no exception.
    * @returns The exception sent, or `notReady`.
    *
@@ -520,7 +607,7 @@ export class Event<T = void> {
    * assertStrictEquals(evt.pollException(), boom);
    * ```
    */
-  pollException<D = undefined>(notReady?: D): unknown {
+  pollException(notReady?: unknown): unknown {
     return this.#state === EXCEPTION ? this.#result : notReady;
   }
 
@@ -632,8 +719,7 @@ export class Event<T = void> {
   #wake(ok: boolean, result: unknown): void {
     const batch = this.#batch;
     const tracked = this.#tracked;
-    // Detach everything first: resolving with a thenable runs user code
-    // (its `then` getter), which may wait, reset or send again.
+    // Detach everything before calling out (see "Calls out").
     this.#batch = undefined;
     this.#tracked = undefined;
     this.#waiting = 0;
@@ -647,10 +733,8 @@ export class Event<T = void> {
       }
       return;
     }
-    if (tracked.timer !== undefined) clearTimeout(tracked.timer);
-    for (const group of tracked.groups.values()) {
-      group.signal.removeEventListener("abort", group.listener);
-    }
+    if (tracked.timer !== undefined) disarm(tracked.timer);
+    for (const group of tracked.groups.values()) unlisten(group);
     for (const entry of tracked.queue) {
       if (entry.resolve === undefined) continue;
       if (ok) {
@@ -672,7 +756,7 @@ export class Event<T = void> {
         );
       }
       ({ signal, timeout } = options);
-      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      if (signal !== undefined && !isSignal(signal)) {
         throw new TypeError(
           `Cannot wait: signal must be an AbortSignal, got ${show(signal)}`,
         );
@@ -696,26 +780,34 @@ export class Event<T = void> {
     } catch (error) {
       return Promise.reject(error);
     }
+    // The getters above called out: read the state only now.
     if (this.#state !== FRESH) return this.#settledPromise();
-    const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
-    if (signal === undefined && deadline === Infinity) return this.wait();
+    if (signal === undefined && (timeout ?? Infinity) === Infinity) {
+      return this.wait();
+    }
 
+    // Commit the waiter first, then call out (see "Calls out").
     const tracked = this.#tracked ??= new Tracked(this.#batch);
     const { promise, resolve, reject } = withResolvers<T>();
     let group: SignalGroup<T> | undefined;
+    let listen = false;
     if (signal !== undefined) {
       group = tracked.groups.get(signal);
       if (group === undefined) {
-        const listener = () => this.#abort(signal);
-        group = { signal, listener, waiters: [], live: 0 };
-        tracked.groups.set(signal, group);
-        signal.addEventListener("abort", listener, { once: true });
+        const added: SignalGroup<T> = {
+          signal,
+          listener: () => this.#abort(added),
+          waiters: [],
+          live: 0,
+        };
+        tracked.groups.set(signal, group = added);
+        listen = true;
       }
     }
     const waiter = new Waiter(
       resolve,
       reject,
-      deadline,
+      timeout ?? Infinity,
       tracked.order++,
       group,
     );
@@ -727,9 +819,30 @@ export class Event<T = void> {
     // Later plain waiters must resume after this one: close the batch.
     this.#batch = undefined;
     this.#waiting++;
-    if (deadline !== Infinity) {
-      heapPush(tracked.heap, waiter);
-      if (deadline < tracked.timerAt) this.#arm(tracked);
+    if (waiter.deadline !== Infinity) heapPush(tracked.heap, waiter);
+
+    try {
+      if (listen) {
+        signal!.addEventListener("abort", group!.listener, { once: true });
+        // An abort in there came before the listener: act on it now.
+        if (signal!.aborted) this.#abort(group!);
+        // Sent or aborted in there: the group is gone, take its listener back.
+        if (this.#tracked?.groups.get(signal!) !== group) unlisten(group!);
+      }
+      if (
+        this.#tracked === tracked && waiter.heapIndex >= 0 &&
+        waiter.deadline < tracked.timerAt
+      ) {
+        this.#arm(tracked);
+      }
+    } catch (error) {
+      // The call out failed: this waiter leaves, rejected with its error.
+      if (this.#tracked === tracked && waiter.reject !== undefined) {
+        const emptied: SignalGroup<T>[] = [];
+        this.#leave(tracked, waiter, emptied);
+        for (const gone of emptied) unlisten(gone);
+        reject(error);
+      }
     }
     return promise;
   }
@@ -752,11 +865,41 @@ export class Event<T = void> {
     return reject;
   }
 
-  #abort(signal: AbortSignal): void {
+  /**
+   * Drops one waiter that leaves alone (a timeout, a failed call out). When
+   * it was the last of its signal's group, the group goes too, onto
+   * `emptied`: the caller takes its listener back once the state is whole.
+   */
+  #leave(
+    tracked: Tracked<T>,
+    waiter: Waiter<T>,
+    emptied: SignalGroup<T>[],
+  ): (reason: unknown) => void {
+    const reject = this.#drop(tracked, waiter);
+    const group = waiter.group;
+    if (group !== undefined && --group.live === 0) {
+      tracked.groups.delete(group.signal);
+      group.waiters = []; // tombstones still point at the group
+      emptied.push(group);
+    } else if (
+      group !== undefined && group.waiters.length > 2 * group.live + 32
+    ) {
+      group.waiters = group.waiters.filter((w) => w.resolve !== undefined);
+    }
+    return reject;
+  }
+
+  #abort(group: SignalGroup<T>): void {
+    let reason: unknown;
+    try {
+      reason = group.signal.reason;
+    } catch (error) {
+      reason = error;
+    }
+    // Checked after the getter, which may have re-entered.
     const tracked = this.#tracked;
-    const group = tracked?.groups.get(signal);
-    if (group === undefined) return; // sent before this listener ran
-    tracked!.groups.delete(signal);
+    if (tracked?.groups.get(group.signal) !== group) return; // gone already
+    tracked!.groups.delete(group.signal);
     const rejects = [];
     for (const waiter of group.waiters) {
       if (waiter.resolve !== undefined) {
@@ -764,56 +907,81 @@ export class Event<T = void> {
       }
     }
     group.waiters = []; // tombstones still point at the group
-    if (tracked!.timer !== undefined && tracked!.heap.length === 0) {
-      clearTimeout(tracked!.timer);
+    const timer = tracked!.heap.length === 0 ? tracked!.timer : undefined;
+    if (timer !== undefined) {
       tracked!.timer = undefined;
       tracked!.timerAt = Infinity;
+      disarm(timer);
     }
-    const reason = signal.reason;
     for (const reject of rejects) reject(reason);
   }
 
-  #expire(): void {
-    const tracked = this.#tracked!;
+  #expire(tracked: Tracked<T>, timer: ReturnType<typeof setTimeout>): void {
+    if (this.#tracked !== tracked || tracked.timer !== timer) return; // stale
     tracked.timer = undefined;
     // The timer firing proves its delay passed, even if the clock went back.
     const now = Math.max(Date.now(), tracked.timerAt);
     tracked.timerAt = Infinity;
     const heap = tracked.heap;
-    const rejects = [];
+    const expired: Waiter<T>[] = [];
+    const rejects: ((reason: unknown) => void)[] = [];
+    const emptied: SignalGroup<T>[] = [];
     while (heap.length > 0 && heap[0]!.deadline <= now) {
-      const waiter = heap[0]!;
-      rejects.push(this.#drop(tracked, waiter));
-      const group = waiter.group;
-      if (group !== undefined && --group.live === 0) {
-        group.signal.removeEventListener("abort", group.listener);
-        tracked.groups.delete(group.signal);
-        group.waiters = []; // tombstones still point at the group
-      } else if (
-        group !== undefined && group.waiters.length > 2 * group.live + 32
-      ) {
-        group.waiters = group.waiters.filter((w) => w.resolve !== undefined);
+      expired.push(heap[0]!);
+      rejects.push(this.#leave(tracked, heap[0]!, emptied));
+    }
+    // The state is whole: call out.
+    const failed: ((reason: unknown) => void)[] = [];
+    let failure: unknown;
+    if (heap.length > 0) {
+      try {
+        this.#arm(tracked);
+      } catch (error) {
+        // No timer can be had for the rest: they fail now, not hang.
+        failure = error;
+        while (this.#tracked === tracked && heap.length > 0) {
+          failed.push(this.#leave(tracked, heap[0]!, emptied));
+        }
       }
     }
-    if (heap.length > 0) this.#arm(tracked);
-    for (const reject of rejects) {
+    for (const group of emptied) unlisten(group);
+    for (const [i, reject] of rejects.entries()) {
       reject(
-        new DOMException("Timed out waiting for the event", "TimeoutError"),
+        new DOMException(
+          `Timed out waiting for the event after ${expired[i]!.timeout} ms`,
+          "TimeoutError",
+        ),
       );
     }
+    for (const reject of failed) reject(failure);
   }
 
-  /** Arms the timer for the earliest deadline, replacing any timer. */
+  /**
+   * Arms the timer for the earliest deadline, replacing any timer. It calls
+   * out, so the caller's state must be whole; if `setTimeout` throws, nothing
+   * has changed.
+   */
   #arm(tracked: Tracked<T>): void {
-    if (tracked.timer !== undefined) clearTimeout(tracked.timer);
     const now = Date.now();
     // Timers truncate fractional delays: round up so none fires early.
     const delay = Math.min(
       Math.max(Math.ceil(tracked.heap[0]!.deadline - now), 0),
       MAX_DELAY,
     );
-    tracked.timerAt = now + delay;
-    tracked.timer = setTimeout(() => this.#expire(), delay);
+    const at = now + delay;
+    const timer: ReturnType<typeof setTimeout> = setTimeout(
+      () => this.#expire(tracked, timer),
+      delay,
+    );
+    // setTimeout may have re-entered: keep the timer only if still needed.
+    if (this.#tracked !== tracked || at >= tracked.timerAt) {
+      disarm(timer);
+      return;
+    }
+    const old = tracked.timer;
+    tracked.timer = timer;
+    tracked.timerAt = at;
+    if (old !== undefined) disarm(old);
   }
 }
 

@@ -706,13 +706,23 @@ Deno.test("Event types are exact", () => {
   // Checked by the type checker: deno test fails to compile if one is wrong.
   const numbers = new Event<number>();
   assertType<Exact<ReturnType<typeof numbers.wait>, Promise<number>>>();
-  assertType<
-    Exact<ReturnType<typeof numbers.poll<undefined>>, number | undefined>
-  >();
-  assertType<
-    Exact<ReturnType<typeof numbers.pollResult<string>>, number | string>
-  >();
+  const poll = () => numbers.poll();
+  assertType<Exact<ReturnType<typeof poll>, number | undefined>>();
+  const pollOr = () => numbers.poll("not yet");
+  assertType<Exact<ReturnType<typeof pollOr>, number | "not yet">>();
+  const pollResult = () => numbers.pollResult();
+  assertType<Exact<ReturnType<typeof pollResult>, number | undefined>>();
+  const pollResultOr = () => numbers.pollResult(-1);
+  assertType<Exact<ReturnType<typeof pollResultOr>, number>>();
   assertType<Exact<ReturnType<typeof numbers.pollException>, unknown>>();
+  // Without an argument, undefined is a possible result: never inferred away.
+  // @ts-expect-error poll() of a fresh event returns undefined
+  const _polled: () => number = () => numbers.poll();
+  // @ts-expect-error pollResult() of a fresh event returns undefined
+  const _pollResulted: () => number = () => numbers.pollResult();
+  // pollException() has no type parameter to give.
+  // @ts-expect-error pollException() is not generic
+  const _pollException = () => numbers.pollException<number>();
   // @ts-expect-error send() of an Event<number> needs a number
   const _sendNothing = () => numbers.send();
   // @ts-expect-error send() of an Event<number> takes no string

@@ -367,3 +367,45 @@ Deno.test("Event methods called from an abort listener", async (t) => {
     },
   );
 });
+
+Deno.test("Event.wait() accepts an AbortSignal polyfill or one from another realm", async (t) => {
+  /** What a polyfill (or another realm's signal) looks like: no instanceof. */
+  class PolyfillSignal extends EventTarget {
+    aborted = false;
+    reason: unknown = undefined;
+    abort(reason: unknown): void {
+      this.aborted = true;
+      this.reason = reason;
+      this.dispatchEvent(new globalThis.Event("abort"));
+    }
+  }
+  await t.step("its abort rejects the waiter with its reason", async () => {
+    const evt = new Event();
+    const signal = new PolyfillSignal();
+    assert(!(signal instanceof AbortSignal));
+    const waiting = evt.wait({ signal: signal as unknown as AbortSignal });
+    signal.abort("polyfill reason");
+    assertEquals(await waiting.catch((e) => e), "polyfill reason");
+    assertEquals(evt.waiting, 0);
+  });
+  await t.step("already aborted, it rejects at once", async () => {
+    const evt = new Event<number>();
+    const signal = new PolyfillSignal();
+    signal.abort("early");
+    evt.send(1);
+    const waiting = evt.wait({ signal: signal as unknown as AbortSignal });
+    assertEquals(await waiting.catch((e) => e), "early");
+  });
+  await t.step("a send takes its listener back", async () => {
+    const evt = new Event<number>();
+    const signal = new PolyfillSignal();
+    let live = 0;
+    signal.addEventListener = () => live++;
+    signal.removeEventListener = () => live--;
+    const waiting = evt.wait({ signal: signal as unknown as AbortSignal });
+    assertEquals(live, 1);
+    evt.send(2);
+    assertEquals(await waiting, 2);
+    assertEquals(live, 0);
+  });
+});
