@@ -14,8 +14,26 @@ import { Event, EventStateError, type WaitOptions } from "../mod.ts";
 
 const CONTROLLERS = 3;
 
+/** What a signal's addEventListener does before it adds the listener. */
+type Hostile = "throw" | Nested;
+/** Operations a hostile addEventListener may run: all synchronous. */
+type Nested =
+  | { op: "abort"; controller: number; withReason: boolean }
+  | { op: "send" }
+  | { op: "sendException" }
+  | { op: "reset" }
+  | { op: "waitSent" };
+
 type Op =
-  | { op: "wait"; controller: number | undefined; timeout: number | undefined }
+  | {
+    op: "wait";
+    controller: number | undefined;
+    timeout: number | undefined;
+    /** Run by the signal's addEventListener, if the event calls it. */
+    hostile: Hostile | undefined;
+    /** setTimeout throws during this wait() call. */
+    noTimers: boolean;
+  }
   | { op: "abort"; controller: number; withReason: boolean }
   | { op: "advance"; ms: number }
   | { op: "send" }
@@ -23,6 +41,20 @@ type Op =
   | { op: "reset" }
   | { op: "poll" }
   | { op: "waitSent" };
+
+const abortArb = fc.record({
+  op: fc.constant("abort" as const),
+  controller: fc.nat(CONTROLLERS - 1),
+  withReason: fc.boolean(),
+});
+
+const nestedArb: fc.Arbitrary<Nested> = fc.oneof(
+  abortArb,
+  fc.constant({ op: "send" as const }),
+  fc.constant({ op: "sendException" as const }),
+  fc.constant({ op: "reset" as const }),
+  fc.constant({ op: "waitSent" as const }),
+);
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -33,16 +65,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       timeout: fc.option(fc.constantFrom(0, 1, 5, 10, 50, Infinity), {
         nil: undefined,
       }),
+      hostile: fc.option(
+        fc.oneof(fc.constant("throw" as const), nestedArb),
+        { nil: undefined, freq: 3 },
+      ),
+      noTimers: fc.constantFrom(false, false, false, true),
     }),
   },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant("abort" as const),
-      controller: fc.nat(CONTROLLERS - 1),
-      withReason: fc.boolean(),
-    }),
-  },
+  { weight: 2, arbitrary: abortArb },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -77,6 +107,8 @@ class Model {
   pending: ModelWaiter[] = [];
   /** Outcomes in the order waiters must resume. */
   settled: [number, Outcome][] = [];
+  /** When the event's one timer fires: at or before the earliest deadline. */
+  timerAt = Infinity;
 
   settle(waiter: ModelWaiter, outcome: Outcome): void {
     this.pending = this.pending.filter((w) => w !== waiter);
@@ -96,22 +128,30 @@ async function run(ops: Op[]): Promise<void> {
   const controllers = Array.from({ length: CONTROLLERS }, () => {
     const controller = new AbortController();
     const signal = controller.signal;
-    // Count this signal's live listeners, to prove none is left behind.
-    let live = 0;
+    // Track this signal's listeners, to prove none is left behind.
+    const live = new Set<unknown>();
     const add = signal.addEventListener.bind(signal);
     const remove = signal.removeEventListener.bind(signal);
+    const entry = {
+      controller,
+      listeners: () => signal.aborted ? 0 : live.size,
+      adds: 0,
+      /** Runs inside the next addEventListener call, before the real add. */
+      hook: undefined as (() => void) | undefined,
+    };
     signal.addEventListener = (...args: Parameters<typeof add>) => {
-      live++;
+      entry.adds++;
+      const hook = entry.hook;
+      entry.hook = undefined;
+      hook?.();
+      live.add(args[1]);
       add(...args);
     };
     signal.removeEventListener = (...args: Parameters<typeof remove>) => {
-      live--;
+      live.delete(args[1]);
       remove(...args);
     };
-    return {
-      controller,
-      listeners: () => signal.aborted ? 0 : live,
-    };
+    return entry;
   });
   const resumed: [number, Outcome][] = [];
   const times = new Map<number, number>();
@@ -145,38 +185,101 @@ async function run(ops: Op[]): Promise<void> {
     assertEquals(thrown.message, message);
   }
 
-  for (const step of ops) {
-    switch (step.op) {
-      case "wait": {
-        const id = nextId++;
-        const options: WaitOptions = {};
-        if (step.controller !== undefined) {
-          options.signal = controllers[step.controller]!.controller.signal;
-        }
-        if (step.timeout !== undefined) options.timeout = step.timeout;
-        watch(
-          id,
-          step.controller === undefined && step.timeout === undefined
-            ? evt.wait()
-            : evt.wait(options),
-        );
-        const waiter: ModelWaiter = {
-          id,
-          controller: step.controller,
-          deadline: model.now + (step.timeout ?? Infinity),
-        };
-        const signal = options.signal;
-        if (signal?.aborted) {
-          model.settled.push([id, { kind: "error", error: signal.reason }]);
-        } else if (model.state === "value") {
-          model.settled.push([id, { kind: "value", value: model.result }]);
-        } else if (model.state === "exception") {
-          model.settled.push([id, { kind: "error", error: model.result }]);
-        } else {
-          model.pending.push(waiter);
-        }
-        break;
+  /** The model's timer after waiters left: unarmed once no deadline is left. */
+  function disarmIfIdle(): void {
+    if (!model.pending.some((w) => w.deadline !== Infinity)) {
+      model.timerAt = Infinity;
+    }
+  }
+
+  function wait(step: Extract<Op, { op: "wait" }>): void {
+    const id = nextId++;
+    const options: WaitOptions = {};
+    const entry = step.controller === undefined
+      ? undefined
+      : controllers[step.controller]!;
+    if (entry !== undefined) options.signal = entry.controller.signal;
+    if (step.timeout !== undefined) options.timeout = step.timeout;
+    const waiter: ModelWaiter = {
+      id,
+      controller: step.controller,
+      deadline: model.now + (step.timeout ?? Infinity),
+    };
+    const signal = options.signal;
+    const aborted = signal?.aborted === true;
+    const state = model.state;
+    // The event adds a listener only for a signal none of its waiters uses.
+    const listens = signal !== undefined && !aborted && state === "fresh" &&
+      !model.pending.some((w) => w.controller === step.controller);
+    const hostileError = new Error("hostile addEventListener");
+    const timerError = new Error("no timers here");
+    if (listens) {
+      entry!.hook = () => {
+        // The event queued the waiter before calling out.
+        model.pending.push(waiter);
+        if (step.hostile === "throw") throw hostileError;
+        if (step.hostile !== undefined) apply(step.hostile);
+      };
+    }
+    const adds = entry?.adds ?? 0;
+    const realSetTimeout = globalThis.setTimeout;
+    if (step.noTimers) {
+      globalThis.setTimeout = (() => {
+        throw timerError;
+      }) as unknown as typeof setTimeout;
+    }
+    let promise: Promise<unknown>;
+    try {
+      promise = step.controller === undefined && step.timeout === undefined
+        ? evt.wait()
+        : evt.wait(options);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      if (entry !== undefined) entry.hook = undefined;
+    }
+    if (entry !== undefined) {
+      assertEquals(
+        entry.adds - adds,
+        listens ? 1 : 0,
+        "addEventListener calls",
+      );
+    }
+    watch(id, promise);
+
+    // Replay the call on the model.
+    if (aborted) {
+      model.settled.push([id, { kind: "error", error: signal!.reason }]);
+      return;
+    }
+    if (state !== "fresh") {
+      model.settled.push([
+        id,
+        state === "value"
+          ? { kind: "value", value: model.result }
+          : { kind: "error", error: model.result },
+      ]);
+      return;
+    }
+    if (!listens) model.pending.push(waiter);
+    if (listens && step.hostile === "throw") {
+      model.settle(waiter, { kind: "error", error: hostileError });
+      return;
+    }
+    // Gone already if the hook's operation settled it.
+    if (!model.pending.includes(waiter)) return;
+    if (waiter.deadline < model.timerAt) {
+      if (step.noTimers) {
+        model.settle(waiter, { kind: "error", error: timerError });
+      } else {
+        model.timerAt = waiter.deadline;
       }
+    }
+  }
+
+  function apply(step: Op): void {
+    switch (step.op) {
+      case "wait":
+        return wait(step);
       case "waitSent": {
         // A plain wait() that is dropped: must not disturb anything.
         const id = nextId++;
@@ -191,11 +294,11 @@ async function run(ops: Op[]): Promise<void> {
               : { kind: "error", error: model.result },
           ]);
         }
-        break;
+        return;
       }
       case "abort": {
         const { controller } = controllers[step.controller]!;
-        if (controller.signal.aborted) break;
+        if (controller.signal.aborted) return;
         controller.abort(step.withReason ? new Error("reason") : undefined);
         for (const waiter of [...model.pending]) {
           if (waiter.controller === step.controller) {
@@ -205,7 +308,8 @@ async function run(ops: Op[]): Promise<void> {
             });
           }
         }
-        break;
+        disarmIfIdle();
+        return;
       }
       case "advance": {
         time.tick(step.ms);
@@ -216,7 +320,13 @@ async function run(ops: Op[]): Promise<void> {
         for (const waiter of expired) {
           model.settle(waiter, { kind: "timeout" });
         }
-        break;
+        if (model.timerAt <= model.now) {
+          model.timerAt = Math.min(
+            Infinity,
+            ...model.pending.map((w) => w.deadline),
+          );
+        }
+        return;
       }
       case "send":
       case "sendException": {
@@ -227,12 +337,13 @@ async function run(ops: Op[]): Promise<void> {
             () => ok ? evt.send(result) : evt.sendException(result),
             "Trying to re-send() an already-triggered event.",
           );
-          break;
+          return;
         }
         if (ok) evt.send(result);
         else evt.sendException(result);
         model.state = ok ? "value" : "exception";
         model.result = result;
+        model.timerAt = Infinity;
         for (const waiter of [...model.pending]) {
           model.settle(
             waiter,
@@ -241,7 +352,7 @@ async function run(ops: Op[]): Promise<void> {
               : { kind: "error", error: result },
           );
         }
-        break;
+        return;
       }
       case "reset": {
         if (model.state === "fresh") {
@@ -249,12 +360,12 @@ async function run(ops: Op[]): Promise<void> {
             () => evt.reset(),
             "Trying to re-reset() a fresh event.",
           );
-          break;
+          return;
         }
         evt.reset();
         model.state = "fresh";
         model.result = undefined;
-        break;
+        return;
       }
       case "poll": {
         const notReady = Symbol("not ready");
@@ -280,9 +391,13 @@ async function run(ops: Op[]): Promise<void> {
           evt.pollException(notReady),
           model.state === "exception" ? model.result : notReady,
         );
-        break;
+        return;
       }
     }
+  }
+
+  for (const step of ops) {
+    apply(step);
     await flush();
 
     // Every waiter settled exactly once, in the model's order, as predicted.
