@@ -106,6 +106,23 @@ function show(value: unknown): string {
   }
 }
 
+/**
+ * An event of any value type. `Event<T>` is invariant in `T` (its private
+ * fields hold `T` both ways), so `Event<unknown>` would not accept an
+ * `Event<number>`.
+ */
+// deno-lint-ignore no-explicit-any
+type AnyEvent = Event<any>;
+
+/** Told synchronously when an event it watches is sent: see Selection. */
+interface Watcher {
+  sent(evt: AnyEvent): void;
+}
+
+/** Set in Event's static block: the only way in to an event's watchers. */
+let watch: (evt: AnyEvent, watcher: Watcher) => void;
+let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
+
 /** The abort listener shared by every waiter of one event on one signal. */
 interface SignalGroup<T> {
   readonly signal: AbortSignal;
@@ -195,6 +212,49 @@ function isSignal(value: unknown): value is AbortSignal {
     typeof signal.removeEventListener === "function";
 }
 
+/** Reads and checks wait options once; throws on a bad one. */
+function parseOptions(options: WaitOptions): WaitOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot wait: options must be an object, got ${show(options)}`,
+    );
+  }
+  const { signal, timeout } = options;
+  if (signal !== undefined && !isSignal(signal)) {
+    throw new TypeError(
+      `Cannot wait: signal must be an AbortSignal, got ${show(signal)}`,
+    );
+  }
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number") {
+      throw new TypeError(
+        `Cannot wait: timeout must be a number, got ${show(timeout)}`,
+      );
+    }
+    if (!(timeout >= 0)) {
+      throw new RangeError(
+        `Cannot wait: timeout must be a non-negative number of milliseconds, got ${
+          show(timeout)
+        }`,
+      );
+    }
+  }
+  return { signal, timeout };
+}
+
+/** The delay to set for a deadline: never early, never over the limit. */
+function delayUntil(deadline: number, now: number): number {
+  // Timers truncate fractional delays: round up so none fires early.
+  return Math.min(Math.max(Math.ceil(deadline - now), 0), MAX_DELAY);
+}
+
+function timeoutError(timeout: number): DOMException {
+  return new DOMException(
+    `Timed out waiting for the event after ${timeout} ms`,
+    "TimeoutError",
+  );
+}
+
 /** Takes back a group's listener; a throw leaves it inert (see "Calls out"). */
 function unlisten<T>(group: SignalGroup<T>): void {
   try {
@@ -258,6 +318,142 @@ export class Event<T = void> {
    * pay for it.
    */
   #tracked: Tracked<T> | undefined = undefined;
+  /** `Event.first()` and `Event.iterate()` calls watching this event. */
+  #watchers: Set<Watcher> | undefined = undefined;
+
+  static {
+    watch = (evt, watcher) => (evt.#watchers ??= new Set()).add(watcher);
+    unwatch = (evt, watcher) => evt.#watchers?.delete(watcher);
+  }
+
+  /**
+   * Waits until the first of several events is ready (sent a value or an
+   * exception), and resolves with that event: gevent's `wait(objects,
+   * count=1)`. Readiness is the point: it never rejects with the event's
+   * exception; use `poll()` or `wait()` on the event it gives.
+   *
+   * Among events already ready, the first in argument order wins; otherwise
+   * the first to be sent. Listing an event twice is fine. However it
+   * settles, it leaves no waiter, timer or listener on any event, unlike
+   * `Promise.race()` over `wait()` promises, which keeps a reaction on every
+   * event that loses the race until that event is sent.
+   *
+   * @typeParam E The events' type: a union, for events of several types.
+   * @param events The events to watch: any iterable of at least one event.
+   * @param options A signal and a timeout for the whole call.
+   * @returns The first event to be ready. Bad input rejects with a
+   * `TypeError` or `RangeError` naming the bad value; an abort rejects with
+   * the signal's reason, a timeout with a `DOMException` named
+   * `"TimeoutError"`.
+   *
+   * @example Wait on whichever event is ready first (eventlet's ready() pattern)
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals, assertStrictEquals } from "@std/assert";
+   *
+   * const events = [new Event<string>(), new Event<string>()];
+   * setTimeout(() => events[1]!.send("second"), 0);
+   * const found = await Event.first(events);
+   * assertStrictEquals(found, events[1]);
+   * assertEquals(await found.wait(), "second");
+   * ```
+   *
+   * @example A worker loop that races each job against a stop event
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const stop = new Event();
+   * const done: number[] = [];
+   * async function worker(jobs: AsyncIterable<Event<number>>) {
+   *   for await (const job of jobs) {
+   *     // No leak, however many jobs lose to a stop that never comes.
+   *     if (await Event.first([stop, job]) === stop) return;
+   *     done.push(job.poll()!);
+   *   }
+   * }
+   * async function* jobs() {
+   *   for (let i = 0; i < 3; i++) {
+   *     const job = new Event<number>();
+   *     setTimeout(() => job.send(i), 0);
+   *     yield job;
+   *   }
+   *   yield new Event<number>(); // never sent: the stop event ends the wait
+   * }
+   * const working = worker(jobs());
+   * setTimeout(() => stop.send(), 10);
+   * await working;
+   * assertEquals(done, [0, 1, 2]);
+   * assertEquals(stop.waiting, 0);
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  static first<E extends Event<any>>(
+    events: Iterable<E>,
+    options?: WaitOptions,
+  ): Promise<E> {
+    let list: E[];
+    let signal: AbortSignal | undefined;
+    let timeout: number | undefined;
+    try {
+      list = eventsOf(events, "first");
+      if (options !== undefined) ({ signal, timeout } = parseOptions(options));
+      if (signal?.aborted) return Promise.reject(signal.reason);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // The iterable and the getters above called out: read readiness now.
+    for (const evt of list) {
+      if (evt.#state !== FRESH) return Promise.resolve(evt);
+    }
+    const { promise, resolve, reject } = withResolvers<E>();
+    const selection = new Selection<E>((evt) => {
+      selection.stop();
+      resolve(evt);
+    }, reject);
+    selection.start(list, signal, timeout);
+    return promise;
+  }
+
+  /**
+   * The events in the order they become ready, each once: gevent's
+   * `iwait()`. Events already ready come first, in argument order, then the
+   * others in the order they are sent. It ends when every event was given.
+   *
+   * The options bound the whole iteration: once the signal aborts or the
+   * timeout passes, `next()` gives the events that were ready by then, and
+   * then rejects with the signal's reason or a `TimeoutError`. Breaking out
+   * of the loop (`return()`), an abort or a timeout leaves no waiter, timer
+   * or listener on any event. Bad input rejects the first `next()`.
+   *
+   * @typeParam E The events' type: a union, for events of several types.
+   * @param events The events to watch: any iterable of at least one event.
+   * @param options A signal and a timeout for the whole iteration.
+   * @returns An async iterator of the events, in the order they are ready.
+   *
+   * @example Handle results in the order they arrive
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const [a, b, c] = [new Event<string>(), new Event<string>(), new Event<string>()];
+   * c.send("c");
+   * setTimeout(() => {
+   *   b.send("b");
+   *   a.send("a");
+   * }, 0);
+   * const order: string[] = [];
+   * for await (const evt of Event.iterate([a, b, c])) order.push(await evt.wait());
+   * assertEquals(order, ["c", "b", "a"]);
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  static iterate<E extends Event<any>>(
+    events: Iterable<E>,
+    options?: WaitOptions,
+  ): AsyncIterableIterator<E> {
+    return new Iteration(events, options);
+  }
 
   /**
    * Sends a value: every waiter resumes with it, and so does every later
@@ -445,19 +641,19 @@ export class Event<T = void> {
    *
    * @returns `true` once sent.
    *
-   * @example Visit events until one is ready, then wait on that one
+   * eventlet's docs suggest visiting a list of events, calling `ready()`
+   * until one returns true, then waiting on that one. Here,
+   * {@linkcode Event.first} does that without polling.
+   *
+   * @example Usage
    * ```ts
    * import { Event } from "@seed/event";
    * import { assertEquals } from "@std/assert";
    *
-   * const events = [new Event<string>(), new Event<string>()];
-   * setTimeout(() => events[1]!.send("second"), 0);
-   * let found: Event<string> | undefined;
-   * while (found === undefined) {
-   *   await new Promise((resolve) => setTimeout(resolve, 0));
-   *   found = events.find((evt) => evt.ready());
-   * }
-   * assertEquals(await found.wait(), "second");
+   * const evt = new Event<string>();
+   * assertEquals(evt.ready(), false);
+   * evt.send("done");
+   * assertEquals(evt.ready(), true);
    * ```
    */
   ready(): boolean {
@@ -657,7 +853,7 @@ export class Event<T = void> {
    * ```
    */
   get waiting(): number {
-    return this.#waiting;
+    return this.#waiting + (this.#watchers?.size ?? 0);
   }
 
   /**
@@ -701,7 +897,7 @@ export class Event<T = void> {
       case EXCEPTION:
         return { ready: true, exception: this.#result };
       default:
-        return { ready: false, waiting: this.#waiting };
+        return { ready: false, waiting: this.waiting };
     }
   }
 
@@ -715,34 +911,41 @@ export class Event<T = void> {
     return this.#settled = rejected;
   }
 
-  /** Wakes every waiter; the caller has already set the state. */
+  /**
+   * Wakes every waiter, then every `first()` and `iterate()` watching; the
+   * caller has already set the state.
+   */
   #wake(ok: boolean, result: unknown): void {
     const batch = this.#batch;
     const tracked = this.#tracked;
+    const watchers = this.#watchers;
     // Detach everything before calling out (see "Calls out").
     this.#batch = undefined;
     this.#tracked = undefined;
+    this.#watchers = undefined;
     this.#waiting = 0;
-    if (tracked === undefined) {
-      if (batch === undefined) return;
+    if (tracked !== undefined) {
+      if (tracked.timer !== undefined) disarm(tracked.timer);
+      for (const group of tracked.groups.values()) unlisten(group);
+      for (const entry of tracked.queue) {
+        if (entry.resolve === undefined) continue;
+        if (ok) {
+          entry.resolve(result as T);
+        } else {
+          if (!(entry instanceof Waiter)) entry.promise.catch(ignore);
+          entry.reject!(result);
+        }
+      }
+    } else if (batch !== undefined) {
       if (ok) {
         batch.resolve(result as T);
       } else {
         batch.promise.catch(ignore);
         batch.reject(result);
       }
-      return;
     }
-    if (tracked.timer !== undefined) disarm(tracked.timer);
-    for (const group of tracked.groups.values()) unlisten(group);
-    for (const entry of tracked.queue) {
-      if (entry.resolve === undefined) continue;
-      if (ok) {
-        entry.resolve(result as T);
-      } else {
-        if (!(entry instanceof Waiter)) entry.promise.catch(ignore);
-        entry.reject!(result);
-      }
+    if (watchers !== undefined) {
+      for (const watcher of watchers) watcher.sent(this);
     }
   }
 
@@ -750,31 +953,7 @@ export class Event<T = void> {
     let signal: AbortSignal | undefined;
     let timeout: number | undefined;
     try {
-      if (typeof options !== "object" || options === null) {
-        throw new TypeError(
-          `Cannot wait: options must be an object, got ${show(options)}`,
-        );
-      }
-      ({ signal, timeout } = options);
-      if (signal !== undefined && !isSignal(signal)) {
-        throw new TypeError(
-          `Cannot wait: signal must be an AbortSignal, got ${show(signal)}`,
-        );
-      }
-      if (timeout !== undefined) {
-        if (typeof timeout !== "number") {
-          throw new TypeError(
-            `Cannot wait: timeout must be a number, got ${show(timeout)}`,
-          );
-        }
-        if (!(timeout >= 0)) {
-          throw new RangeError(
-            `Cannot wait: timeout must be a non-negative number of milliseconds, got ${
-              show(timeout)
-            }`,
-          );
-        }
-      }
+      ({ signal, timeout } = parseOptions(options));
       // Inside the try: an object posing as a signal may throw here.
       if (signal?.aborted) return Promise.reject(signal.reason);
     } catch (error) {
@@ -946,12 +1125,7 @@ export class Event<T = void> {
     }
     for (const group of emptied) unlisten(group);
     for (const [i, reject] of rejects.entries()) {
-      reject(
-        new DOMException(
-          `Timed out waiting for the event after ${expired[i]!.timeout} ms`,
-          "TimeoutError",
-        ),
-      );
+      reject(timeoutError(expired[i]!.timeout));
     }
     for (const reject of failed) reject(failure);
   }
@@ -963,15 +1137,10 @@ export class Event<T = void> {
    */
   #arm(tracked: Tracked<T>): void {
     const now = Date.now();
-    // Timers truncate fractional delays: round up so none fires early.
-    const delay = Math.min(
-      Math.max(Math.ceil(tracked.heap[0]!.deadline - now), 0),
-      MAX_DELAY,
-    );
-    const at = now + delay;
+    const at = now + delayUntil(tracked.heap[0]!.deadline, now);
     const timer: ReturnType<typeof setTimeout> = setTimeout(
       () => this.#expire(tracked, timer),
-      delay,
+      at - now,
     );
     // setTimeout may have re-entered: keep the timer only if still needed.
     if (this.#tracked !== tracked || at >= tracked.timerAt) {
@@ -982,6 +1151,232 @@ export class Event<T = void> {
     tracked.timer = timer;
     tracked.timerAt = at;
     if (old !== undefined) disarm(old);
+  }
+}
+
+/** Checks the events given to `Event.first()` or `Event.iterate()`. */
+function eventsOf<E extends AnyEvent>(
+  events: Iterable<E>,
+  method: string,
+): E[] {
+  if (
+    typeof events !== "object" || events === null ||
+    typeof events[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(
+      `Event.${method}() needs an iterable of events, got ${show(events)}`,
+    );
+  }
+  const list: E[] = [];
+  for (const evt of events) {
+    if (!(evt instanceof Event)) {
+      throw new TypeError(
+        `Event.${method}() needs events, got ${
+          show(evt)
+        } at index ${list.length}`,
+      );
+    }
+    list.push(evt);
+  }
+  if (list.length === 0) {
+    throw new RangeError(
+      `Event.${method}() needs at least one event, got none`,
+    );
+  }
+  return list;
+}
+
+/**
+ * Watches several fresh events for one `first()` or `iterate()` call, bound
+ * by one signal and one timeout. It follows the event's rule (see "Calls
+ * out"): it watches every event before it calls out to the signal or the
+ * host's timers, and its listener and timer do nothing once it stopped.
+ */
+class Selection<E extends AnyEvent> implements Watcher {
+  #watched: Set<E> = new Set();
+  #signal: AbortSignal | undefined = undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #stopped = false;
+  readonly #onSent: (evt: E) => void;
+  readonly #onFail: (error: unknown) => void;
+
+  constructor(onSent: (evt: E) => void, onFail: (error: unknown) => void) {
+    this.#onSent = onSent;
+    this.#onFail = onFail;
+  }
+
+  /** How many events are still watched. */
+  get size(): number {
+    return this.#watched.size;
+  }
+
+  start(
+    events: E[],
+    signal: AbortSignal | undefined,
+    timeout: number | undefined,
+  ): void {
+    for (const evt of events) {
+      if (!this.#watched.has(evt)) {
+        this.#watched.add(evt);
+        watch(evt, this);
+      }
+    }
+    try {
+      if (signal !== undefined) {
+        this.#signal = signal;
+        signal.addEventListener("abort", this.#abort, { once: true });
+        // An abort in there came before the listener: act on it now.
+        if (signal.aborted) this.#abort();
+        // Stopped in there: stop() could not take the listener back yet.
+        if (this.#stopped) signal.removeEventListener("abort", this.#abort);
+      }
+      if (!this.#stopped && timeout !== undefined && timeout !== Infinity) {
+        this.#arm(Date.now() + timeout, timeout);
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  sent(evt: AnyEvent): void {
+    // The event dropped this watcher as it was sent.
+    this.#watched.delete(evt as E);
+    if (!this.#stopped) this.#onSent(evt as E);
+  }
+
+  fail(error: unknown): void {
+    if (this.#stopped) return;
+    this.stop();
+    this.#onFail(error);
+  }
+
+  /** Stops watching: no waiter, timer or listener is left. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const evt of this.#watched) unwatch(evt, this);
+    this.#watched.clear();
+    // The state is whole: call out.
+    if (this.#signal !== undefined) {
+      try {
+        this.#signal.removeEventListener("abort", this.#abort);
+      } catch {
+        // The listener finds this selection stopped and does nothing.
+      }
+    }
+    if (this.#timer !== undefined) disarm(this.#timer);
+  }
+
+  #abort = (): void => {
+    let reason: unknown;
+    try {
+      reason = this.#signal!.reason;
+    } catch (error) {
+      reason = error;
+    }
+    this.fail(reason);
+  };
+
+  #arm(deadline: number, timeout: number): void {
+    const now = Date.now();
+    const at = now + delayUntil(deadline, now);
+    this.#timer = setTimeout(() => {
+      if (this.#stopped) return;
+      // The timer firing proves its delay passed, even if the clock went back.
+      if (Math.max(Date.now(), at) < deadline) {
+        try {
+          this.#arm(deadline, timeout);
+        } catch (error) {
+          this.fail(error);
+        }
+      } else {
+        this.fail(timeoutError(timeout));
+      }
+    }, at - now);
+  }
+}
+
+/** What `Event.iterate()` returns. */
+class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
+  /** Events ready and not yet given, in the order to give them. */
+  #ready: E[] = [];
+  /** next() calls waiting for an event. */
+  #pulls: PromiseWithResolvers<IteratorResult<E, undefined>>[] = [];
+  #failure: { error: unknown } | undefined = undefined;
+  #selection: Selection<E> | undefined = undefined;
+
+  constructor(events: Iterable<E>, options: WaitOptions | undefined) {
+    let list: E[];
+    let signal: AbortSignal | undefined;
+    let timeout: number | undefined;
+    try {
+      list = eventsOf(events, "iterate");
+      if (options !== undefined) ({ signal, timeout } = parseOptions(options));
+      if (signal?.aborted) throw signal.reason;
+    } catch (error) {
+      this.#failure = { error };
+      return;
+    }
+    const fresh: E[] = [];
+    for (const evt of new Set(list)) {
+      if (evt.ready()) this.#ready.push(evt);
+      else fresh.push(evt);
+    }
+    if (fresh.length === 0) return;
+    this.#selection = new Selection<E>((evt) => {
+      const pull = this.#pulls.shift();
+      if (pull === undefined) this.#ready.push(evt);
+      else pull.resolve({ value: evt, done: false });
+      if (this.#selection!.size === 0) this.#end();
+    }, (error) => {
+      this.#failure = { error };
+      this.#end();
+    });
+    this.#selection.start(fresh, signal, timeout);
+  }
+
+  next(): Promise<IteratorResult<E, undefined>> {
+    const evt = this.#ready.shift();
+    if (evt !== undefined) return Promise.resolve({ value: evt, done: false });
+    const failure = this.#failure;
+    if (failure !== undefined) {
+      this.#failure = undefined;
+      return Promise.reject(failure.error);
+    }
+    if (this.#selection === undefined || this.#selection.size === 0) {
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    const pull = withResolvers<IteratorResult<E, undefined>>();
+    this.#pulls.push(pull);
+    return pull.promise;
+  }
+
+  return(): Promise<IteratorResult<E, undefined>> {
+    this.#ready = [];
+    this.#failure = undefined;
+    this.#selection?.stop();
+    this.#end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Settles every waiting next(): the first with the failure, if any. */
+  #end(): void {
+    const selection = this.#selection;
+    if (selection !== undefined && selection.size > 0 && !this.#failure) return;
+    this.#selection = undefined;
+    for (const pull of this.#pulls.splice(0)) {
+      const failure = this.#failure;
+      if (failure === undefined) {
+        pull.resolve({ value: undefined, done: true });
+      } else {
+        this.#failure = undefined;
+        pull.reject(failure.error);
+      }
+    }
   }
 }
 

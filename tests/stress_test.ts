@@ -184,3 +184,23 @@ Deno.test("Event keeps nothing of waiters aborted together on a live event", asy
   evt.send();
   await keeper;
 });
+
+Deno.test("Event.first() against a long-lived stop event leaks nothing", async () => {
+  // The loop that leaks with Promise.race([stop.wait(), w.wait()]): every
+  // race leaves a reaction on stop's promise (bench:memory shows it grow).
+  const n = 100_000;
+  const stop = new Event();
+  const loop = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const w = new Event<number>();
+      const p = Event.first([stop, w]);
+      w.send(i);
+      await p;
+    }
+  };
+  await loop(1_000); // warm up
+  const before = heapUsed();
+  await loop(n);
+  assertLess((heapUsed() - before) / n, 16, "bytes kept per iteration");
+  assertEquals(stop.waiting, 0);
+});

@@ -1,0 +1,411 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/** Event.first() and Event.iterate(): waiting on several events at once. */
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertInstanceOf,
+  assertRejects,
+  assertStrictEquals,
+  assertStringIncludes,
+} from "@std/assert";
+import { FakeTime } from "@std/testing/time";
+import { Event } from "../mod.ts";
+import { settledUnderFakeTime } from "./_settled.ts";
+
+/** Compile-time equality of two types. */
+type Exact<A, B> = (<G>() => G extends A ? 1 : 2) extends
+  (<G>() => G extends B ? 1 : 2) ? true : false;
+function assertType<_T extends true>(): void {}
+
+/** A real signal that counts the listeners added and not removed. */
+function countedSignal(controller = new AbortController()) {
+  const signal = controller.signal;
+  const live = new Set<unknown>();
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (...args: Parameters<typeof add>) => {
+    live.add(args[1]);
+    add(...args);
+  };
+  signal.removeEventListener = (...args: Parameters<typeof remove>) => {
+    live.delete(args[1]);
+    remove(...args);
+  };
+  return { controller, signal, listeners: () => live.size };
+}
+
+async function collect<E>(iterator: AsyncIterable<E>): Promise<E[]> {
+  const items: E[] = [];
+  for await (const item of iterator) items.push(item);
+  return items;
+}
+
+Deno.test("Event.first() resolves with the first event sent", async (t) => {
+  await t.step("one sent later", async () => {
+    const [a, b] = [new Event<number>(), new Event<number>()];
+    const first = Event.first([a, b]);
+    assertEquals([a.waiting, b.waiting], [1, 1]);
+    b.send(2);
+    assertStrictEquals(await first, b);
+    assertEquals([a.waiting, b.waiting], [0, 0]);
+  });
+  await t.step("two sent in one turn: the first sent wins", async () => {
+    const [a, b] = [new Event(), new Event()];
+    const first = Event.first([a, b]);
+    b.send();
+    a.send();
+    assertStrictEquals(await first, b);
+  });
+  await t.step("sent an exception: resolves, never rejects", async () => {
+    const [a, b] = [new Event(), new Event()];
+    const first = Event.first([a, b]);
+    const boom = new Error("boom");
+    a.sendException(boom);
+    assertStrictEquals(await first, a);
+    assertStrictEquals(a.pollException(), boom);
+  });
+  await t.step(
+    "sent a thenable: ready at once, not when it settles",
+    async () => {
+      const [a, b] = [new Event<Promise<number>>(), new Event<number>()];
+      const first = Event.first<Event<Promise<number>> | Event<number>>([a, b]);
+      a.send(new Promise(() => {}));
+      b.send(1);
+      assertStrictEquals(await first, a);
+    },
+  );
+});
+
+Deno.test("Event.first() prefers events already ready, in argument order", async () => {
+  const [a, b, c] = [new Event<string>(), new Event<string>(), new Event()];
+  c.send();
+  b.send("b");
+  a.send("a");
+  assertStrictEquals(await Event.first([c, b, a]), c);
+  assertStrictEquals(await Event.first([b, c, a]), b);
+  const fresh = new Event();
+  assertStrictEquals(await Event.first([fresh, a, b]), a);
+  assertEquals(fresh.waiting, 0);
+});
+
+Deno.test("Event.first() takes the same event twice", async () => {
+  const [a, b] = [new Event(), new Event()];
+  const first = Event.first([a, a, b, a]);
+  assertEquals(a.waiting, 1);
+  a.send();
+  assertStrictEquals(await first, a);
+  assertEquals([a.waiting, b.waiting], [0, 0]);
+});
+
+Deno.test("Event.first() takes any iterable of events", async () => {
+  const [a, b] = [new Event(), new Event()];
+  function* events() {
+    yield a;
+    yield b;
+  }
+  const first = Event.first(events());
+  b.send();
+  assertStrictEquals(await first, b);
+  assertStrictEquals(await Event.first(new Set([a, b])), b);
+});
+
+Deno.test("Event.first() leaves other waiters of the events alone", async () => {
+  const [a, b] = [new Event<number>(), new Event<number>()];
+  const plain = a.wait();
+  const first = Event.first([a, b]);
+  b.send(2);
+  assertStrictEquals(await first, b);
+  assertEquals(a.waiting, 1);
+  a.send(1);
+  assertEquals(await plain, 1);
+});
+
+Deno.test("Event.first() resumes after the event's own waiters", async () => {
+  const evt = new Event();
+  const log: string[] = [];
+  const first = Event.first([evt]).then(() => log.push("first"));
+  const waiting = evt.wait().then(() => log.push("wait"));
+  evt.send();
+  await Promise.all([first, waiting]);
+  assertEquals(log, ["wait", "first"]);
+});
+
+Deno.test("Event.first() signal and timeout bound the whole call", async (t) => {
+  await t.step("aborted while waiting: the signal's reason", async () => {
+    const [a, b] = [new Event(), new Event()];
+    const { controller, signal, listeners } = countedSignal();
+    const first = Event.first([a, b], { signal });
+    assertEquals(listeners(), 1);
+    const reason = new Error("stop");
+    controller.abort(reason);
+    assertStrictEquals(await first.catch((e) => e), reason);
+    assertEquals([a.waiting, b.waiting], [0, 0]);
+  });
+  await t.step(
+    "already aborted: rejects even if an event is ready",
+    async () => {
+      const a = new Event();
+      a.send();
+      const controller = new AbortController();
+      controller.abort("early");
+      const first = Event.first([a], { signal: controller.signal });
+      assertEquals(await first.catch((e) => e), "early");
+    },
+  );
+  await t.step(
+    "sent first: the listener and the timer are removed",
+    async () => {
+      using time = new FakeTime();
+      const [a, b] = [new Event(), new Event()];
+      const { signal, listeners } = countedSignal();
+      const first = Event.first([a, b], { signal, timeout: 100 });
+      a.send();
+      assertStrictEquals(await first, a);
+      assertEquals(listeners(), 0);
+      assertFalse(time.next(), "a timer was left behind");
+      assertEquals(b.waiting, 0);
+    },
+  );
+  await t.step("timed out: a TimeoutError that names the timeout", async () => {
+    using time = new FakeTime();
+    const [a, b] = [new Event(), new Event()];
+    const first = Event.first([a, b], { timeout: 100 });
+    await time.tickAsync(99);
+    assertFalse(await settledUnderFakeTime(time, first));
+    await time.tickAsync(1);
+    const error = await assertRejects(() => first, DOMException);
+    assertEquals(error.name, "TimeoutError");
+    assertEquals(
+      error.message,
+      "Timed out waiting for the event after 100 ms",
+    );
+    assertEquals([a.waiting, b.waiting], [0, 0]);
+    assertEquals([a.ready(), b.ready()], [false, false]);
+  });
+  await t.step(
+    "a timeout above setTimeout's limit waits the full time",
+    async () => {
+      using time = new FakeTime();
+      const a = new Event();
+      const first = Event.first([a], { timeout: 2 ** 31 + 5 });
+      await time.tickAsync(2 ** 31 + 4);
+      assertFalse(await settledUnderFakeTime(time, first));
+      await time.tickAsync(1);
+      assertEquals((await first.catch((e) => e)).name, "TimeoutError");
+    },
+  );
+});
+
+Deno.test("Event.first() rejects bad input without throwing and leaves nothing", async (t) => {
+  const a = new Event();
+  const cases: [string, unknown, unknown, ErrorConstructor, string][] = [
+    ["a number", 5, undefined, TypeError, "got 5"],
+    ["null", null, undefined, TypeError, "got null"],
+    ["a string", "ab", undefined, TypeError, 'got "ab"'],
+    ["no events", [], undefined, RangeError, "at least one event"],
+    ["a non-event entry", [a, 5], undefined, TypeError, "got 5 at index 1"],
+    [
+      "a promise entry",
+      [a, Promise.resolve(a)],
+      undefined,
+      TypeError,
+      "index 1",
+    ],
+    ["bad options", [a], { timeout: -1 }, RangeError, "got -1"],
+    ["bad signal", [a], { signal: {} }, TypeError, "[object Object]"],
+  ];
+  for (const [name, events, options, ErrorClass, named] of cases) {
+    await t.step(name, async () => {
+      const first = Event.first(
+        events as Event[],
+        options as undefined,
+      );
+      const error = await assertRejects(() => first, ErrorClass);
+      assertStringIncludes(error.message, named);
+      assertEquals(a.waiting, 0);
+    });
+  }
+  await t.step("an iterable that throws", async () => {
+    const boom = new Error("iterator");
+    const events = {
+      *[Symbol.iterator]() {
+        yield a;
+        throw boom;
+      },
+    };
+    assertStrictEquals(await Event.first(events).catch((e) => e), boom);
+    assertEquals(a.waiting, 0);
+  });
+});
+
+Deno.test("Event.first() when the signal or the host's timers throw", async (t) => {
+  await t.step("addEventListener throws", async () => {
+    const a = new Event();
+    const boom = new Error("addEventListener");
+    const signal = new AbortController().signal;
+    signal.addEventListener = () => {
+      throw boom;
+    };
+    assertStrictEquals(
+      await Event.first([a], { signal }).catch((e) => e),
+      boom,
+    );
+    assertEquals(a.waiting, 0);
+  });
+  await t.step("addEventListener sends one of the events", async () => {
+    const [a, b] = [new Event(), new Event()];
+    const { signal, listeners } = countedSignal();
+    const add = signal.addEventListener;
+    signal.addEventListener = (...args: Parameters<typeof add>) => {
+      b.send();
+      add(...args);
+    };
+    assertStrictEquals(await Event.first([a, b], { signal }), b);
+    assertEquals(listeners(), 0);
+    assertEquals(a.waiting, 0);
+  });
+  await t.step("setTimeout throws", async () => {
+    const a = new Event();
+    const boom = new Error("no timers here");
+    const real = globalThis.setTimeout;
+    globalThis.setTimeout = (() => {
+      throw boom;
+    }) as unknown as typeof setTimeout;
+    let first: Promise<unknown>;
+    try {
+      first = Event.first([a], { timeout: 10 });
+    } finally {
+      globalThis.setTimeout = real;
+    }
+    assertStrictEquals(await first.catch((e) => e), boom);
+    assertEquals(a.waiting, 0);
+  });
+});
+
+Deno.test("Event.first() types the event it resolves with", () => {
+  const numbers = new Event<number>();
+  const strings = new Event<string>();
+  const first = () => Event.first([numbers, strings]);
+  assertType<
+    Exact<ReturnType<typeof first>, Promise<Event<number> | Event<string>>>
+  >();
+  const narrowed = async () => {
+    const evt = await Event.first([numbers, strings]);
+    if (evt === numbers) {
+      const n: number | undefined = evt.poll();
+      return n;
+    }
+    return undefined;
+  };
+  assert(narrowed);
+  // @ts-expect-error only events
+  const _notEvents = () => Event.first([numbers, 5]);
+});
+
+Deno.test("Event.iterate() yields ready events first, then in send order", async () => {
+  const [a, b, c, d] = [new Event(), new Event(), new Event(), new Event()];
+  d.send();
+  b.send();
+  const iterating = collect(Event.iterate([a, b, c, d]));
+  assertEquals([a.waiting, b.waiting, c.waiting, d.waiting], [1, 0, 1, 0]);
+  c.send();
+  a.sendException(new Error("readiness is the point"));
+  assertEquals(await iterating, [b, d, c, a]);
+  assertEquals([a.waiting, c.waiting], [0, 0]);
+});
+
+Deno.test("Event.iterate() yields each event once", async () => {
+  const [a, b] = [new Event(), new Event()];
+  a.send();
+  const iterating = collect(Event.iterate([a, b, a, b]));
+  b.send();
+  assertEquals(await iterating, [a, b]);
+});
+
+Deno.test("Event.iterate() queues events sent while nobody pulls", async () => {
+  const [a, b, c] = [new Event(), new Event(), new Event()];
+  const iterator = Event.iterate([a, b, c]);
+  c.send();
+  a.send();
+  assertEquals(await iterator.next(), { value: c, done: false });
+  const pulls = [iterator.next(), iterator.next(), iterator.next()];
+  b.send();
+  assertEquals(await Promise.all(pulls), [
+    { value: a, done: false },
+    { value: b, done: false },
+    { value: undefined, done: true },
+  ]);
+  assertEquals(await iterator.next(), { value: undefined, done: true });
+});
+
+Deno.test("Event.iterate() leaves nothing when the loop breaks", async () => {
+  using time = new FakeTime();
+  const [a, b, c] = [new Event(), new Event(), new Event()];
+  const { signal, listeners } = countedSignal();
+  const iterator = Event.iterate([a, b, c], { signal, timeout: 100 });
+  assertEquals(listeners(), 1);
+  a.send();
+  for await (const evt of iterator) {
+    assertStrictEquals(evt, a);
+    break;
+  }
+  assertEquals([b.waiting, c.waiting], [0, 0]);
+  assertEquals(listeners(), 0);
+  assertFalse(time.next(), "a timer was left behind");
+  assertEquals(await iterator.next(), { value: undefined, done: true });
+});
+
+Deno.test("Event.iterate() signal and timeout bound the whole iteration", async (t) => {
+  await t.step("aborted: ready events first, then the reason", async () => {
+    const [a, b, c] = [new Event(), new Event(), new Event()];
+    const { controller, signal, listeners } = countedSignal();
+    const iterator = Event.iterate([a, b, c], { signal });
+    a.send();
+    controller.abort("stop");
+    assertEquals([b.waiting, c.waiting], [0, 0]);
+    assertEquals(listeners(), 0);
+    assertEquals(await iterator.next(), { value: a, done: false });
+    assertEquals(await iterator.next().catch((e) => e), "stop");
+    assertEquals(await iterator.next(), { value: undefined, done: true });
+  });
+  await t.step("aborted while a next() waits", async () => {
+    const a = new Event();
+    const controller = new AbortController();
+    const iterator = Event.iterate([a], { signal: controller.signal });
+    const pending = iterator.next();
+    controller.abort("stop");
+    assertEquals(await pending.catch((e) => e), "stop");
+  });
+  await t.step("timed out", async () => {
+    using time = new FakeTime();
+    const [a, b] = [new Event(), new Event()];
+    const iterating = collect(Event.iterate([a, b], { timeout: 50 }));
+    a.send();
+    await time.tickAsync(50);
+    const error = await assertRejects(() => iterating, DOMException);
+    assertEquals(error.name, "TimeoutError");
+    assertEquals(b.waiting, 0);
+  });
+  await t.step("already aborted", async () => {
+    const a = new Event();
+    const controller = new AbortController();
+    controller.abort("early");
+    const iterator = Event.iterate([a], { signal: controller.signal });
+    assertEquals(await iterator.next().catch((e) => e), "early");
+    assertEquals(a.waiting, 0);
+  });
+});
+
+Deno.test("Event.iterate() rejects bad input on the first next(), never throws", async () => {
+  const a = new Event();
+  for (const events of [5, null, [], [a, "b"]]) {
+    const iterator = Event.iterate(events as Event[]);
+    const error = await iterator.next().catch((e) => e);
+    assert(error instanceof TypeError || error instanceof RangeError);
+    assertEquals(await iterator.next(), { value: undefined, done: true });
+  }
+  const bad = Event.iterate([a], { timeout: NaN });
+  assertInstanceOf(await bad.next().catch((e) => e), RangeError);
+  assertEquals(a.waiting, 0);
+});
