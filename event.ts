@@ -1019,6 +1019,7 @@ export class Event<T = void> {
       if (this.#tracked === tracked && waiter.reject !== undefined) {
         const emptied: SignalGroup<T>[] = [];
         this.#leave(tracked, waiter, emptied);
+        this.#disarmIfIdle(tracked);
         for (const gone of emptied) unlisten(gone);
         reject(error);
       }
@@ -1086,13 +1087,17 @@ export class Event<T = void> {
       }
     }
     group.waiters = []; // tombstones still point at the group
-    const timer = tracked!.heap.length === 0 ? tracked!.timer : undefined;
-    if (timer !== undefined) {
-      tracked!.timer = undefined;
-      tracked!.timerAt = Infinity;
-      disarm(timer);
-    }
+    this.#disarmIfIdle(tracked!);
     for (const reject of rejects) reject(reason);
+  }
+
+  /** Clears the timer once no waiter has a deadline. Calls out last. */
+  #disarmIfIdle(tracked: Tracked<T>): void {
+    const timer = tracked.heap.length === 0 ? tracked.timer : undefined;
+    if (timer === undefined) return;
+    tracked.timer = undefined;
+    tracked.timerAt = Infinity;
+    disarm(timer);
   }
 
   #expire(tracked: Tracked<T>, timer: ReturnType<typeof setTimeout>): void {

@@ -198,3 +198,29 @@ Deno.test("Event.wait() when setTimeout re-enters send()", async () => {
   assertEquals(await waiting, "from setTimeout");
   assertFalse(time.next(), "a timer was left behind");
 });
+
+Deno.test("Event.wait() leaves no timer when a failed call out empties the heap", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const other = new AbortController();
+  const timed = evt.wait({ signal: other.signal, timeout: 50 });
+  const { signal } = countedSignal();
+  const add = signal.addEventListener;
+  signal.addEventListener = (...args: Parameters<typeof add>) => {
+    other.abort("other"); // the only other timed waiter leaves
+    add(...args);
+  };
+  const boom = new Error("no timers here");
+  {
+    using _ = replaceSetTimeout(() => {
+      throw boom;
+    });
+    assertStrictEquals(
+      await evt.wait({ signal, timeout: 10 }).catch((e) => e),
+      boom,
+    );
+  }
+  assertEquals(await timed.catch((e) => e), "other");
+  assertEquals(evt.waiting, 0);
+  assertFalse(time.next(), "a timer was left behind");
+});
