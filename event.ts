@@ -1332,10 +1332,10 @@ class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
       const pull = this.#pulls.shift();
       if (pull === undefined) this.#ready.push(evt);
       else pull.resolve({ value: evt, done: false });
-      if (this.#selection!.size === 0) this.#end();
+      if (this.#selection!.size === 0) this.#finish();
     }, (error) => {
       this.#failure = { error };
-      this.#end();
+      this.#finish();
     });
     this.#selection.start(fresh, signal, timeout);
   }
@@ -1359,8 +1359,7 @@ class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
   return(): Promise<IteratorResult<E, undefined>> {
     this.#ready = [];
     this.#failure = undefined;
-    this.#selection?.stop();
-    this.#end();
+    this.#finish();
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -1368,10 +1367,12 @@ class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
     return this;
   }
 
-  /** Settles every waiting next(): the first with the failure, if any. */
-  #end(): void {
-    const selection = this.#selection;
-    if (selection !== undefined && selection.size > 0 && !this.#failure) return;
+  /**
+   * Stops watching, then settles every waiting next(): the first with the
+   * failure, if any, the others as done.
+   */
+  #finish(): void {
+    this.#selection?.stop();
     this.#selection = undefined;
     for (const pull of this.#pulls.splice(0)) {
       const failure = this.#failure;

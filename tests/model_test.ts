@@ -40,7 +40,13 @@ type Op =
   | { op: "sendException" }
   | { op: "reset" }
   | { op: "poll" }
-  | { op: "waitSent" };
+  | { op: "waitSent" }
+  | {
+    /** Event.first() or a whole Event.iterate() loop over the event. */
+    op: "first" | "iterate";
+    controller: number | undefined;
+    timeout: number | undefined;
+  };
 
 const abortArb = fc.record({
   op: fc.constant("abort" as const),
@@ -85,6 +91,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ op: "reset" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "poll" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "waitSent" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constantFrom("first" as const, "iterate" as const),
+      controller: fc.option(fc.nat(CONTROLLERS - 1), { nil: undefined }),
+      timeout: fc.option(fc.constantFrom(0, 5, 10, Infinity), {
+        nil: undefined,
+      }),
+    }),
+  },
 );
 
 /** How a waiter ended, as the model predicts it or as it happened. */
@@ -97,6 +113,8 @@ interface ModelWaiter {
   id: number;
   controller: number | undefined;
   deadline: number;
+  /** A first() or iterate() call: it resumes after the event's waiters. */
+  selects?: boolean;
 }
 
 /** The reference: plain arrays and a clock, obviously right. */
@@ -117,7 +135,7 @@ class Model {
 }
 
 async function flush(): Promise<void> {
-  for (let i = 0; i < 6; i++) await null;
+  for (let i = 0; i < 10; i++) await null;
 }
 
 /** Runs one sequence on Event and on the model, comparing every step. */
@@ -154,6 +172,10 @@ async function run(ops: Op[]): Promise<void> {
     return entry;
   });
   const resumed: [number, Outcome][] = [];
+  /** Ids of first() and iterate() calls. */
+  const selecting = new Set<number>();
+  /** The never-sent second events of first() calls. */
+  const others: Event[] = [];
   const times = new Map<number, number>();
   let nextId = 0;
   let nextValue = 0;
@@ -187,7 +209,7 @@ async function run(ops: Op[]): Promise<void> {
 
   /** The model's timer after waiters left: unarmed once no deadline is left. */
   function disarmIfIdle(): void {
-    if (!model.pending.some((w) => w.deadline !== Infinity)) {
+    if (!model.pending.some((w) => !w.selects && w.deadline !== Infinity)) {
       model.timerAt = Infinity;
     }
   }
@@ -210,7 +232,9 @@ async function run(ops: Op[]): Promise<void> {
     const state = model.state;
     // The event adds a listener only for a signal none of its waiters uses.
     const listens = signal !== undefined && !aborted && state === "fresh" &&
-      !model.pending.some((w) => w.controller === step.controller);
+      !model.pending.some((w) =>
+        !w.selects && w.controller === step.controller
+      );
     const hostileError = new Error("hostile addEventListener");
     const timerError = new Error("no timers here");
     if (listens) {
@@ -276,10 +300,52 @@ async function run(ops: Op[]): Promise<void> {
     }
   }
 
+  /** Event.first() or a for-await loop over Event.iterate(), replayed. */
+  function select(step: Extract<Op, { op: "first" | "iterate" }>): void {
+    const id = nextId++;
+    const options: WaitOptions = {};
+    const signal = step.controller === undefined
+      ? undefined
+      : controllers[step.controller]!.controller.signal;
+    if (signal !== undefined) options.signal = signal;
+    if (step.timeout !== undefined) options.timeout = step.timeout;
+    selecting.add(id);
+    const other = new Event(); // never sent
+    if (step.op === "first") {
+      watch(id, Event.first([evt, other], options));
+    } else {
+      watch(
+        id,
+        (async () => {
+          const given = [];
+          for await (const e of Event.iterate([evt], options)) given.push(e);
+          assertEquals(given.length, 1, "iterate() gives each event once");
+          return given[0];
+        })(),
+      );
+    }
+    others.push(other);
+    if (signal?.aborted) {
+      model.settled.push([id, { kind: "error", error: signal.reason }]);
+    } else if (model.state !== "fresh") {
+      model.settled.push([id, { kind: "value", value: evt }]);
+    } else {
+      model.pending.push({
+        id,
+        controller: step.controller,
+        deadline: model.now + (step.timeout ?? Infinity),
+        selects: true,
+      });
+    }
+  }
+
   function apply(step: Op): void {
     switch (step.op) {
       case "wait":
         return wait(step);
+      case "first":
+      case "iterate":
+        return select(step);
       case "waitSent": {
         // A plain wait() that is dropped: must not disturb anything.
         const id = nextId++;
@@ -323,7 +389,7 @@ async function run(ops: Op[]): Promise<void> {
         if (model.timerAt <= model.now) {
           model.timerAt = Math.min(
             Infinity,
-            ...model.pending.map((w) => w.deadline),
+            ...model.pending.filter((w) => !w.selects).map((w) => w.deadline),
           );
         }
         return;
@@ -345,12 +411,17 @@ async function run(ops: Op[]): Promise<void> {
         model.result = result;
         model.timerAt = Infinity;
         for (const waiter of [...model.pending]) {
+          if (waiter.selects) continue;
           model.settle(
             waiter,
             ok
               ? { kind: "value", value: result }
               : { kind: "error", error: result },
           );
+        }
+        // first() and iterate() come after, with the event, not its result.
+        for (const waiter of [...model.pending]) {
+          model.settle(waiter, { kind: "value", value: evt });
         }
         return;
       }
@@ -401,9 +472,29 @@ async function run(ops: Op[]): Promise<void> {
     await flush();
 
     // Every waiter settled exactly once, in the model's order, as predicted.
+    // first() and iterate() have their own listeners and timers: their
+    // order against the event's waiters on an abort or a timeout is the
+    // platform's, so only their outcome is compared.
     assertEquals(resumed.length, model.settled.length, "settled count");
-    for (const [i, [id, outcome]] of model.settled.entries()) {
-      const [actualId, actual] = resumed[i]!;
+    const inOrder = (list: [number, Outcome][]) =>
+      list.filter(([id]) => !selecting.has(id));
+    const byId = new Map(resumed);
+    for (const [id, outcome] of model.settled) {
+      if (selecting.has(id)) {
+        const actual = byId.get(id);
+        assert(actual !== undefined, `select ${id} did not settle`);
+        assertEquals(actual.kind, outcome.kind, `outcome of select ${id}`);
+        if (outcome.kind === "value" && actual.kind === "value") {
+          assertStrictEquals(actual.value, outcome.value);
+        } else if (outcome.kind === "error" && actual.kind === "error") {
+          assertStrictEquals(actual.error, outcome.error);
+        }
+      }
+    }
+    const expected = inOrder(model.settled);
+    const got = inOrder(resumed);
+    for (const [i, [id, outcome]] of expected.entries()) {
+      const [actualId, actual] = got[i]!;
       assertEquals(actualId, id, `waiter resumed out of order at ${i}`);
       assertEquals(actual.kind, outcome.kind, `outcome of waiter ${id}`);
       if (outcome.kind === "value" && actual.kind === "value") {
@@ -427,6 +518,7 @@ async function run(ops: Op[]): Promise<void> {
         assertEquals(c.listeners(), 0, `listener left on signal ${i}`);
       }
       assert(!time.next(), "a timer was left behind");
+      for (const other of others) assertEquals(other.waiting, 0);
     }
   }
 }

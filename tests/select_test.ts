@@ -339,6 +339,18 @@ Deno.test("Event.iterate() queues events sent while nobody pulls", async () => {
   assertEquals(await iterator.next(), { value: undefined, done: true });
 });
 
+Deno.test("Event.iterate() leaves nothing once every event was given", async () => {
+  using time = new FakeTime();
+  const [a, b] = [new Event(), new Event()];
+  const { signal, listeners } = countedSignal();
+  const iterating = collect(Event.iterate([a, b], { signal, timeout: 100 }));
+  a.send();
+  b.send();
+  assertEquals(await iterating, [a, b]);
+  assertEquals(listeners(), 0);
+  assertFalse(time.next(), "a timer was left behind");
+});
+
 Deno.test("Event.iterate() leaves nothing when the loop breaks", async () => {
   using time = new FakeTime();
   const [a, b, c] = [new Event(), new Event(), new Event()];
