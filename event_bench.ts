@@ -170,6 +170,36 @@ function perWaiterListener(signal: AbortSignal) {
   };
 }
 
+const FIRSTS = size(10_000);
+
+/**
+ * First of `n` events: `FIRSTS` times, make `n` fresh events, wait for the
+ * first, send one of them, await. `Promise.race()` of their `wait()`s is
+ * the floor, but it leaks when one event outlives many races.
+ */
+function firstOf(
+  n: number,
+  name: string,
+  baseline: boolean,
+  first: (events: Event<number>[]) => Promise<unknown>,
+): BenchCase {
+  return {
+    group: `first of ${n} events (x${FIRSTS})`,
+    name,
+    baseline,
+    async fn(timer) {
+      timer.start();
+      for (let i = 0; i < FIRSTS; i++) {
+        const events = Array.from({ length: n }, () => new Event<number>());
+        const done = first(events);
+        events[i % n]!.send(i);
+        await done;
+      }
+      timer.end();
+    },
+  };
+}
+
 /** Every case, in report order. */
 export const CASES: BenchCase[] = [
   roundTrip("Promise.withResolvers()", true, (i) => {
@@ -235,6 +265,15 @@ export const CASES: BenchCase[] = [
       },
     };
   }),
+  ...[2, 100].flatMap((n) => [
+    firstOf(
+      n,
+      "Promise.race() of wait()s (leaks)",
+      true,
+      (events) => Promise.race(events.map((evt) => evt.wait())),
+    ),
+    firstOf(n, "Event.first()", false, (events) => Event.first(events)),
+  ]),
   ...[size(5_000), size(50_000)].flatMap((n) => [
     signalSetUp(n, "native shared promise, no signal", true, () => {
       const { promise, resolve } = Promise.withResolvers<number>();

@@ -108,6 +108,46 @@ await report("Event: wait({ signal }), aborted instead of sent", () => {
   };
 });
 
+/**
+ * Heap kept per iteration of a loop that races a fresh event against one
+ * long-lived stop event, with `Promise.race()` or with `Event.first()`.
+ */
+async function raceLoop(
+  name: string,
+  first: (stop: Event, w: Event<number>) => Promise<unknown>,
+): Promise<void> {
+  const n = Math.max(1_000, Math.round(100_000 * SCALE));
+  const stop = new Event();
+  const loop = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const w = new Event<number>();
+      const p = first(stop, w);
+      w.send(i);
+      await p;
+    }
+  };
+  await loop(1_000); // warm up
+  const before = heapUsed();
+  await loop(n);
+  const kept = (heapUsed() - before) / n;
+  const ok = !name.startsWith("Event") || kept < 16;
+  failed ||= !ok;
+  raceRows.push(
+    `| ${name} | ${kept.toFixed(1)}${ok ? "" : " (LEAK)"} | ${stop.waiting} |`,
+  );
+  stop.send();
+}
+
+const raceRows: string[] = [];
+await raceLoop(
+  "native: Promise.race([stop.wait(), w.wait()])",
+  (stop, w) => Promise.race([stop.wait(), w.wait()]),
+);
+await raceLoop(
+  "Event: Event.first([stop, w])",
+  (stop, w) => Event.first([stop, w]),
+);
+
 console.log(
   `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}; ${
     N.toLocaleString("en")
@@ -118,6 +158,11 @@ console.log(
 );
 console.log("| --- | ---: | ---: |");
 for (const row of rows) console.log(row);
+console.log(
+  "\n| loop against one stop event | bytes kept per iteration | stop.waiting after |",
+);
+console.log("| --- | ---: | ---: |");
+for (const row of raceRows) console.log(row);
 if (failed) {
   console.error("\nsomething was retained after the waiters settled");
   Deno.exit(1);
