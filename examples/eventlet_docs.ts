@@ -124,3 +124,44 @@ console.log("\n# What JavaScript adds: per-waiter timeouts and signals");
   }
   console.log("still unsent:", evt);
 }
+
+console.log("\n# ready(), without polling: Event.first() and Event.iterate()");
+{
+  // eventlet: visit a list of events calling ready() until one is, then
+  // wait() on that one. Event.first() does it without a polling loop.
+  const events = [
+    new Event<string>(),
+    new Event<string>(),
+    new Event<string>(),
+  ];
+  setTimeout(() => events[2]!.send("third"), 0);
+  const found = await Event.first(events);
+  console.log(`first ready: events[${events.indexOf(found)}] =`, found.poll());
+
+  // gevent's iwait(): every event, in the order they become ready.
+  setTimeout(() => {
+    events[0]!.send("first");
+    events[1]!.send("second");
+  }, 0);
+  for await (const evt of Event.iterate(events)) {
+    console.log(`ready: events[${events.indexOf(evt)}] =`, evt.poll());
+  }
+}
+
+console.log("\n# A worker loop that races each job against a stop event");
+{
+  const stop = new Event();
+  const jobs = Array.from({ length: 3 }, () => new Event<number>());
+  jobs.forEach((job, i) => setTimeout(() => job.send(i * 10), i));
+  setTimeout(() => stop.send(), 20);
+  const forever = new Event<number>(); // a job that never completes
+  for (const job of [...jobs, forever]) {
+    // Promise.race([stop.wait(), job.wait()]) would leave a reaction on
+    // stop's promise every turn; Event.first() leaves nothing.
+    if (await Event.first([stop, job]) === stop) {
+      console.log("stopped; stop.waiting =", stop.waiting);
+      break;
+    }
+    console.log("job done:", job.poll());
+  }
+}

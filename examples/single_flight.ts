@@ -12,9 +12,15 @@
  * - A client that disconnects stops only its own wait; the work and the
  *   other waiters go on.
  *
- * Deploy as is (Deno Deploy, `deno serve`), or run locally:
+ * Its default export is the handler that `deno serve` and Deno Deploy pick
+ * up. Serve it locally on port 8000 with:
  *
- *     deno run --allow-net examples/single_flight.ts
+ *     deno serve --unstable-no-legacy-abort examples/single_flight.ts
+ *
+ * `--unstable-no-legacy-abort` (or `"unstable": ["no-legacy-abort"]` in
+ * `deno.json`, as here) makes `request.signal` abort only when the client
+ * goes away, not after every response, as Deno's docs advise: the waiter
+ * below relies on it meaning "the client is gone".
  *
  * @module
  */
@@ -83,15 +89,14 @@ export function createHandler(
   };
 }
 
-/** A stand-in for a slow upstream service. */
+let upstreamCalls = 0;
+
+/** A stand-in for a slow upstream service: one second per call. */
 async function slowUpstream(key: string): Promise<string> {
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  return `computed ${key} at ${new Date().toISOString()}\n`;
+  const call = ++upstreamCalls;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return `computed ${key} (upstream call #${call})\n`;
 }
 
 /** The handler `deno serve` and Deno Deploy pick up. */
 export default { fetch: createHandler(slowUpstream) };
-
-if (import.meta.main) {
-  Deno.serve(createHandler(slowUpstream));
-}

@@ -1,5 +1,5 @@
 // Copyright 2026 the @seed/event authors. MIT license.
-import { assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import { Event } from "@seed/event";
 import { createHandler, type SingleFlightOptions } from "./single_flight.ts";
 
@@ -131,4 +131,57 @@ Deno.test("single flight: a waiter that times out gets 504, the work goes on", a
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("single flight: the documented deno serve command serves one server", async () => {
+  // The command in the example's header, on a free port of 127.0.0.1.
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "serve",
+      "--unstable-no-legacy-abort",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      new URL("./single_flight.ts", import.meta.url).pathname,
+    ],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  });
+  await using child = command.spawn();
+  // Bounded: a server that never listens is killed, which ends its output.
+  const deadline = setTimeout(() => child.kill(), 10_000);
+  const stdout = new Response(child.stdout).text();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let printed = "";
+  let base: string | undefined;
+  while (base === undefined) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    printed += value;
+    base = printed.match(/Listening on (http:\/\/127\.0\.0\.1:\d+)\//)?.[1];
+  }
+  assert(base !== undefined, `not listening: ${printed}`);
+  const responses = await Promise.all(
+    Array.from({ length: 200 }, () => text(fetch(`${base}/k`))),
+  );
+  for (const result of responses) {
+    assertEquals(result, [200, "computed k (upstream call #1)\n"]);
+  }
+  clearTimeout(deadline);
+  child.kill();
+  await child.status;
+  // Drain what is left: one server listened, and nothing warned.
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    printed += value;
+  }
+  assertEquals(
+    printed.trim(),
+    `deno serve: Listening on ${base}/`,
+    "one server, no warning",
+  );
+  assertEquals(await stdout, "");
 });

@@ -1,19 +1,22 @@
 // Copyright 2026 the @seed/event authors. MIT license.
-// The smoke checks in headless Chromium, on the bundle:
-//   node tests/runtimes/browser_smoke.mjs [path to chromium]
+// The smoke checks in a headless browser, on the bundle:
+//   node tests/runtimes/browser_smoke.mjs chrome /usr/bin/chromium
+//   node tests/runtimes/browser_smoke.mjs firefox /usr/bin/firefox-esr
 // Serves the repository on 127.0.0.1, opens a page that imports
-// dist/event.js and smoke.mjs, and reports each check.
+// dist/event.mjs and smoke.mjs, and reports each check. puppeteer-core
+// drives Chromium over CDP and Firefox over WebDriver BiDi.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import puppeteer from "puppeteer-core";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const executablePath = process.argv[2] ?? "/usr/bin/chromium";
+const [browserName = "chrome", executablePath = "/usr/bin/chromium"] = process
+  .argv.slice(2);
 const types = { ".js": "text/javascript", ".mjs": "text/javascript" };
 const page = `<!doctype html><script type="module">
-  import * as mod from "/dist/event.js";
+  import * as mod from "/dist/event.mjs";
   import { runAll } from "/tests/runtimes/smoke.mjs";
   window.results = await runAll(mod);
 </script>`;
@@ -37,18 +40,22 @@ const server = createServer(async (request, response) => {
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const { port } = server.address();
 
-const browser = await chromium.launch({
+const browser = await puppeteer.launch({
+  browser: browserName,
   executablePath,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
+  headless: true,
+  // Chromium's own flags; puppeteer sets up Firefox's profile itself.
+  args: browserName === "chrome"
+    ? [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ]
+    : [],
 });
 let failed = 0;
 let passed = 0;
@@ -58,10 +65,10 @@ try {
   await tab.goto(`http://127.0.0.1:${port}/`);
   // Runs in the page, where window is the global.
   // deno-lint-ignore no-window
-  const results = await tab.waitForFunction(() => window.results, null, {
+  const results = await tab.waitForFunction(() => window.results, {
     timeout: 30_000,
   }).then((handle) => handle.jsonValue());
-  const version = browser.version();
+  const version = await browser.version();
   for (const [name, error] of results) {
     if (error === null || error === undefined) {
       passed++;
@@ -71,10 +78,10 @@ try {
       console.log(`not ok - ${name}\n  ${error}`);
     }
   }
-  console.log(`Chromium ${version}`);
+  console.log(version);
 } finally {
   await browser.close();
   server.close();
 }
-console.log(`browser: ${passed} passed, ${failed} failed`);
+console.log(`${browserName}: ${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 && passed > 0 ? 0 : 1;

@@ -1,7 +1,8 @@
 // Copyright 2026 the @seed/event authors. MIT license.
-// Smoke checks of the bundled module (dist/event.js) that any runtime can
-// run: Node through node_smoke.mjs, Chromium through browser_smoke.mjs.
-// Plain JavaScript, no dependencies, no Deno API.
+// Smoke checks of the module that any runtime can run, on the bundle
+// (dist/event.mjs) or on mod.ts: each runtime's runner in this folder
+// imports the module and hands it to these checks.
+// Plain JavaScript, no dependencies, no runtime-specific API.
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -99,6 +100,29 @@ export const checks = [
       check(await waiting === "b", "second value");
     },
   ],
+  ["Event.first() gives the first event sent, leaving nothing", async ({
+    Event,
+  }) => {
+    const [stop, job] = [new Event(), new Event()];
+    const first = Event.first([stop, job]);
+    job.send(1);
+    check(await first === job, "not the event sent");
+    check(stop.waiting === 0, "a watcher was left on the other event");
+  }],
+  ["Event.iterate() gives events in send order", async ({ Event }) => {
+    const events = [new Event(), new Event(), new Event()];
+    events[1].send();
+    const order = [];
+    const iterating = (async () => {
+      for await (const evt of Event.iterate(events)) {
+        order.push(events.indexOf(evt));
+      }
+    })();
+    events[2].send();
+    events[0].send();
+    await iterating;
+    check(order.join() === "1,2,0", `order ${order}`);
+  }],
   ["bad options reject, never throw", async ({ Event }) => {
     const evt = new Event();
     const error = await evt.wait({ timeout: -1 }).catch((e) => e);
