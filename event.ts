@@ -143,6 +143,8 @@ class Waiter<T> {
   /** wait() call order: breaks ties between equal deadlines. */
   readonly order: number;
   readonly group: SignalGroup<T> | undefined;
+  /** The clock that times it out, if it has a deadline. */
+  clock: Clock | undefined = undefined;
   heapIndex = -1;
 
   constructor(
@@ -166,6 +168,26 @@ function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
     (a.deadline === b.deadline && a.order < b.order);
 }
 
+/**
+ * The timer of the waiters with a deadline that came in one turn (code run
+ * between two microtask checkpoints). A host may tie a timer to the request
+ * that set it: Cloudflare Workers cancels a request's timers when that
+ * request ends. A timer armed in one request then cannot time out a waiter
+ * that came in another, so each turn's waiters get a timer armed in their
+ * own turn, and re-armed only when it fires, still in theirs. Many waiters
+ * that come in one turn share one timer.
+ */
+class Clock {
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /**
+   * When the timer fires (Date.now() time); Infinity while unarmed. Never
+   * later than the earliest deadline of its waiters.
+   */
+  timerAt = Infinity;
+  /** Its waiters still pending. */
+  live = 0;
+}
+
 /** What only waiters with a signal or a timeout need. */
 class Tracked<T> {
   /** Every plain batch and tracked waiter, in wait() order. */
@@ -175,10 +197,10 @@ class Tracked<T> {
   order = 0;
   /** Waiters with a deadline: a binary min-heap by (deadline, order). */
   heap: Waiter<T>[] = [];
-  /** One timer per event, armed for the earliest deadline. */
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** When the timer fires (Date.now() time); Infinity when unarmed. */
-  timerAt = Infinity;
+  /** The clock of this turn, once a waiter with a deadline came in it. */
+  clock: Clock | undefined = undefined;
+  /** Every clock with waiters pending. */
+  clocks: Set<Clock> = new Set();
   /** One abort listener per signal, shared by its waiters. */
   groups: Map<AbortSignal, SignalGroup<T>> = new Map();
 
@@ -925,7 +947,9 @@ export class Event<T = void> {
     this.#watchers = undefined;
     this.#waiting = 0;
     if (tracked !== undefined) {
-      if (tracked.timer !== undefined) disarm(tracked.timer);
+      for (const clock of tracked.clocks) {
+        if (clock.timer !== undefined) disarm(clock.timer);
+      }
       for (const group of tracked.groups.values()) unlisten(group);
       for (const entry of tracked.queue) {
         if (entry.resolve === undefined) continue;
@@ -998,8 +1022,30 @@ export class Event<T = void> {
     // Later plain waiters must resume after this one: close the batch.
     this.#batch = undefined;
     this.#waiting++;
-    if (waiter.deadline !== Infinity) heapPush(tracked.heap, waiter);
+    let clock: Clock | undefined;
+    let newClock = false;
+    if (waiter.deadline !== Infinity) {
+      heapPush(tracked.heap, waiter);
+      clock = tracked.clock;
+      if (clock === undefined) {
+        clock = tracked.clock = new Clock();
+        newClock = true;
+      }
+      if (clock.live++ === 0) tracked.clocks.add(clock);
+      waiter.clock = clock;
+    }
 
+    if (newClock) {
+      // The turn ends at the next microtask checkpoint; so does its clock.
+      const opened = clock!;
+      try {
+        queueMicrotask(() => {
+          if (tracked.clock === opened) tracked.clock = undefined;
+        });
+      } catch {
+        // No microtasks: the clock stays open, shared by later turns.
+      }
+    }
     try {
       if (listen) {
         signal!.addEventListener("abort", group!.listener, { once: true });
@@ -1010,17 +1056,16 @@ export class Event<T = void> {
       }
       if (
         this.#tracked === tracked && waiter.heapIndex >= 0 &&
-        waiter.deadline < tracked.timerAt
+        waiter.deadline < clock!.timerAt
       ) {
-        this.#arm(tracked);
+        this.#arm(tracked, clock!, waiter.deadline);
       }
     } catch (error) {
       // The call out failed: this waiter leaves, rejected with its error.
       if (this.#tracked === tracked && waiter.reject !== undefined) {
-        const emptied: SignalGroup<T>[] = [];
-        this.#leave(tracked, waiter, emptied);
-        this.#disarmIfIdle(tracked);
-        for (const gone of emptied) unlisten(gone);
+        const cleanup: (() => void)[] = [];
+        this.#leave(tracked, waiter, cleanup);
+        for (const takeBack of cleanup) takeBack();
         reject(error);
       }
     }
@@ -1029,12 +1074,26 @@ export class Event<T = void> {
 
   /**
    * Takes a waiter that leaves early out of the queue and the heap, leaving
-   * a tombstone that holds neither its promise nor its value.
+   * a tombstone that holds neither its promise nor its value. What must be
+   * taken back from the host goes on `cleanup`, for the caller to run once
+   * the state is whole.
    */
-  #drop(tracked: Tracked<T>, waiter: Waiter<T>): (reason: unknown) => void {
+  #drop(
+    tracked: Tracked<T>,
+    waiter: Waiter<T>,
+    cleanup: (() => void)[],
+  ): (reason: unknown) => void {
     const reject = waiter.reject!;
     waiter.resolve = waiter.reject = undefined;
     this.#waiting--;
+    const clock = waiter.clock;
+    if (clock !== undefined && --clock.live === 0) {
+      tracked.clocks.delete(clock);
+      const timer = clock.timer;
+      clock.timer = undefined;
+      clock.timerAt = Infinity;
+      if (timer !== undefined) cleanup.push(() => disarm(timer));
+    }
     if (++tracked.dead > 32 && tracked.dead * 2 > tracked.queue.length) {
       tracked.queue = tracked.queue.filter((entry) =>
         entry.resolve !== undefined
@@ -1047,20 +1106,20 @@ export class Event<T = void> {
 
   /**
    * Drops one waiter that leaves alone (a timeout, a failed call out). When
-   * it was the last of its signal's group, the group goes too, onto
-   * `emptied`: the caller takes its listener back once the state is whole.
+   * it was the last of its signal's group, the group goes too, and its
+   * listener onto `cleanup`.
    */
   #leave(
     tracked: Tracked<T>,
     waiter: Waiter<T>,
-    emptied: SignalGroup<T>[],
+    cleanup: (() => void)[],
   ): (reason: unknown) => void {
-    const reject = this.#drop(tracked, waiter);
+    const reject = this.#drop(tracked, waiter, cleanup);
     const group = waiter.group;
     if (group !== undefined && --group.live === 0) {
       tracked.groups.delete(group.signal);
       group.waiters = []; // tombstones still point at the group
-      emptied.push(group);
+      cleanup.push(() => unlisten(group));
     } else if (
       group !== undefined && group.waiters.length > 2 * group.live + 32
     ) {
@@ -1081,54 +1140,54 @@ export class Event<T = void> {
     if (tracked?.groups.get(group.signal) !== group) return; // gone already
     tracked!.groups.delete(group.signal);
     const rejects = [];
+    const cleanup: (() => void)[] = [];
     for (const waiter of group.waiters) {
       if (waiter.resolve !== undefined) {
-        rejects.push(this.#drop(tracked!, waiter));
+        rejects.push(this.#drop(tracked!, waiter, cleanup));
       }
     }
     group.waiters = []; // tombstones still point at the group
-    this.#disarmIfIdle(tracked!);
+    for (const takeBack of cleanup) takeBack();
     for (const reject of rejects) reject(reason);
   }
 
-  /** Clears the timer once no waiter has a deadline. Calls out last. */
-  #disarmIfIdle(tracked: Tracked<T>): void {
-    const timer = tracked.heap.length === 0 ? tracked.timer : undefined;
-    if (timer === undefined) return;
-    tracked.timer = undefined;
-    tracked.timerAt = Infinity;
-    disarm(timer);
-  }
-
-  #expire(tracked: Tracked<T>, timer: ReturnType<typeof setTimeout>): void {
-    if (this.#tracked !== tracked || tracked.timer !== timer) return; // stale
-    tracked.timer = undefined;
+  #expire(
+    tracked: Tracked<T>,
+    clock: Clock,
+    timer: ReturnType<typeof setTimeout>,
+  ): void {
+    if (this.#tracked !== tracked || clock.timer !== timer) return; // stale
+    clock.timer = undefined;
     // The timer firing proves its delay passed, even if the clock went back.
-    const now = Math.max(Date.now(), tracked.timerAt);
-    tracked.timerAt = Infinity;
+    const now = Math.max(Date.now(), clock.timerAt);
+    clock.timerAt = Infinity;
+    // Every waiter due goes, whichever clock it has: in deadline order.
     const heap = tracked.heap;
     const expired: Waiter<T>[] = [];
     const rejects: ((reason: unknown) => void)[] = [];
-    const emptied: SignalGroup<T>[] = [];
+    const cleanup: (() => void)[] = [];
     while (heap.length > 0 && heap[0]!.deadline <= now) {
       expired.push(heap[0]!);
-      rejects.push(this.#leave(tracked, heap[0]!, emptied));
+      rejects.push(this.#leave(tracked, heap[0]!, cleanup));
     }
     // The state is whole: call out.
     const failed: ((reason: unknown) => void)[] = [];
     let failure: unknown;
-    if (heap.length > 0) {
+    if (clock.live > 0) {
       try {
-        this.#arm(tracked);
+        // Its own waiters are due no sooner than the earliest of all.
+        this.#arm(tracked, clock, heap[0]!.deadline);
       } catch (error) {
-        // No timer can be had for the rest: they fail now, not hang.
+        // No timer can be had for them: they fail now, not hang.
         failure = error;
-        while (this.#tracked === tracked && heap.length > 0) {
-          failed.push(this.#leave(tracked, heap[0]!, emptied));
+        if (this.#tracked === tracked) {
+          for (const waiter of heap.filter((w) => w.clock === clock)) {
+            failed.push(this.#leave(tracked, waiter, cleanup));
+          }
         }
       }
     }
-    for (const group of emptied) unlisten(group);
+    for (const takeBack of cleanup) takeBack();
     for (const [i, reject] of rejects.entries()) {
       reject(timeoutError(expired[i]!.timeout));
     }
@@ -1136,25 +1195,25 @@ export class Event<T = void> {
   }
 
   /**
-   * Arms the timer for the earliest deadline, replacing any timer. It calls
-   * out, so the caller's state must be whole; if `setTimeout` throws, nothing
+   * Arms a clock's timer for `deadline`, replacing its timer. It calls out,
+   * so the caller's state must be whole; if `setTimeout` throws, nothing
    * has changed.
    */
-  #arm(tracked: Tracked<T>): void {
+  #arm(tracked: Tracked<T>, clock: Clock, deadline: number): void {
     const now = Date.now();
-    const at = now + delayUntil(tracked.heap[0]!.deadline, now);
+    const at = now + delayUntil(deadline, now);
     const timer: ReturnType<typeof setTimeout> = setTimeout(
-      () => this.#expire(tracked, timer),
+      () => this.#expire(tracked, clock, timer),
       at - now,
     );
     // setTimeout may have re-entered: keep the timer only if still needed.
-    if (this.#tracked !== tracked || at >= tracked.timerAt) {
+    if (this.#tracked !== tracked || clock.live === 0 || at >= clock.timerAt) {
       disarm(timer);
       return;
     }
-    const old = tracked.timer;
-    tracked.timer = timer;
-    tracked.timerAt = at;
+    const old = clock.timer;
+    clock.timer = timer;
+    clock.timerAt = at;
     if (old !== undefined) disarm(old);
   }
 }

@@ -224,3 +224,108 @@ Deno.test("Event.wait() leaves no timer when a failed call out empties the heap"
   assertEquals(evt.waiting, 0);
   assertFalse(time.next(), "a timer was left behind");
 });
+
+/**
+ * Timers as Cloudflare Workers has them: each belongs to the request whose
+ * code set it (a timer set in a timer callback belongs to the same request),
+ * and ending a request cancels its timers.
+ */
+function requestScopedTimers() {
+  const real = globalThis.setTimeout;
+  const owners = new Map<unknown, string>();
+  let current = "global";
+  globalThis.setTimeout = ((callback: () => void, delay?: number) => {
+    const owner = current;
+    const timer = real(() => {
+      owners.delete(timer);
+      current = owner;
+      try {
+        callback();
+      } finally {
+        current = "global";
+      }
+    }, delay);
+    owners.set(timer, owner);
+    return timer;
+  }) as typeof setTimeout;
+  return {
+    /** Runs `fn` as code of `request`. */
+    in<R>(request: string, fn: () => R): R {
+      current = request;
+      try {
+        return fn();
+      } finally {
+        current = "global";
+      }
+    },
+    /** Ends `request`: its timers are cancelled. */
+    end(request: string): void {
+      for (const [timer, owner] of owners) {
+        if (owner === request) {
+          clearTimeout(timer as number);
+          owners.delete(timer);
+        }
+      }
+    },
+    [Symbol.dispose]: () => globalThis.setTimeout = real,
+  };
+}
+
+Deno.test("Event.wait() times out a waiter whatever request armed the timer", async (t) => {
+  await t.step("the earlier request times out and ends first", async () => {
+    using time = new FakeTime();
+    using requests = requestScopedTimers();
+    const shared = new Event();
+    const a = requests.in("a", () => shared.wait({ timeout: 20 }));
+    await null; // a's turn ends: b comes in a turn, and a request, of its own
+    const b = requests.in("b", () => shared.wait({ timeout: 200 }));
+    await time.tickAsync(20);
+    assertEquals((await a.catch((e) => e)).name, "TimeoutError");
+    requests.end("a");
+    await time.tickAsync(180);
+    assertEquals((await b.catch((e) => e)).name, "TimeoutError");
+  });
+  await t.step(
+    "the earlier request ends early, its waiter still pending",
+    async () => {
+      using time = new FakeTime();
+      using requests = requestScopedTimers();
+      const shared = new Event();
+      const a = requests.in("a", () => shared.wait({ timeout: 50 }));
+      await null;
+      const b = requests.in("b", () => shared.wait({ timeout: 100 }));
+      requests.end("a"); // its client went away without a signal
+      await time.tickAsync(100);
+      assertEquals((await b.catch((e) => e)).name, "TimeoutError");
+      // a's own timer was cancelled with its request; it goes with b's.
+      assertEquals((await a.catch((e) => e)).name, "TimeoutError");
+    },
+  );
+});
+
+Deno.test("Event.wait() shares one timer among the waiters of one turn", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  let armed = 0;
+  const fake = globalThis.setTimeout;
+  using _ = replaceSetTimeout((...args) => {
+    armed++;
+    return fake(...args as Parameters<typeof setTimeout>);
+  });
+  const waiters = [500, 900, 100, 700].map((timeout) =>
+    evt.wait({ timeout }).catch((e) => e.name)
+  );
+  assertEquals(armed, 2); // for 500, then for 100
+  await null;
+  const later = evt.wait({ timeout: 1000 }).catch((e) => e.name);
+  assertEquals(armed, 3); // a turn of its own, a timer of its own
+  await time.tickAsync(1000);
+  assertEquals(await Promise.all([...waiters, later]), [
+    "TimeoutError",
+    "TimeoutError",
+    "TimeoutError",
+    "TimeoutError",
+    "TimeoutError",
+  ]);
+  assertFalse(time.next(), "a timer was left behind");
+});

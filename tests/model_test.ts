@@ -41,6 +41,8 @@ type Op =
   | { op: "reset" }
   | { op: "poll" }
   | { op: "waitSent" }
+  /** Several wait() calls in one turn: their deadlines share a clock. */
+  | { op: "turn"; waits: Extract<Op, { op: "wait" }>[] }
   | {
     /** Event.first() or a whole Event.iterate() loop over the event. */
     op: "first" | "iterate";
@@ -62,20 +64,26 @@ const nestedArb: fc.Arbitrary<Nested> = fc.oneof(
   fc.constant({ op: "waitSent" as const }),
 );
 
+const waitArb = fc.record({
+  op: fc.constant("wait" as const),
+  controller: fc.option(fc.nat(CONTROLLERS - 1), { nil: undefined }),
+  timeout: fc.option(fc.constantFrom(0, 1, 5, 10, 50, Infinity), {
+    nil: undefined,
+  }),
+  hostile: fc.option(
+    fc.oneof(fc.constant("throw" as const), nestedArb),
+    { nil: undefined, freq: 3 },
+  ),
+  noTimers: fc.constantFrom(false, false, false, true),
+});
+
 const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: waitArb },
   {
-    weight: 6,
+    weight: 2,
     arbitrary: fc.record({
-      op: fc.constant("wait" as const),
-      controller: fc.option(fc.nat(CONTROLLERS - 1), { nil: undefined }),
-      timeout: fc.option(fc.constantFrom(0, 1, 5, 10, 50, Infinity), {
-        nil: undefined,
-      }),
-      hostile: fc.option(
-        fc.oneof(fc.constant("throw" as const), nestedArb),
-        { nil: undefined, freq: 3 },
-      ),
-      noTimers: fc.constantFrom(false, false, false, true),
+      op: fc.constant("turn" as const),
+      waits: fc.array(waitArb, { minLength: 2, maxLength: 4 }),
     }),
   },
   { weight: 2, arbitrary: abortArb },
@@ -115,6 +123,14 @@ interface ModelWaiter {
   deadline: number;
   /** A first() or iterate() call: it resumes after the event's waiters. */
   selects?: boolean;
+  /** The timer of the waiters with a deadline that came in its turn. */
+  clock?: ModelClock;
+}
+
+/** One turn's timer: armed at or before its waiters' earliest deadline. */
+interface ModelClock {
+  timerAt: number;
+  live: number;
 }
 
 /** The reference: plain arrays and a clock, obviously right. */
@@ -125,11 +141,13 @@ class Model {
   pending: ModelWaiter[] = [];
   /** Outcomes in the order waiters must resume. */
   settled: [number, Outcome][] = [];
-  /** When the event's one timer fires: at or before the earliest deadline. */
-  timerAt = Infinity;
+  /** The clock of the current turn: every step is a turn of its own. */
+  turnClock: ModelClock | undefined = undefined;
 
   settle(waiter: ModelWaiter, outcome: Outcome): void {
     this.pending = this.pending.filter((w) => w !== waiter);
+    const clock = waiter.clock;
+    if (clock !== undefined && --clock.live === 0) clock.timerAt = Infinity;
     this.settled.push([waiter.id, outcome]);
   }
 }
@@ -207,13 +225,6 @@ async function run(ops: Op[]): Promise<void> {
     assertEquals(thrown.message, message);
   }
 
-  /** The model's timer after waiters left: unarmed once no deadline is left. */
-  function disarmIfIdle(): void {
-    if (!model.pending.some((w) => !w.selects && w.deadline !== Infinity)) {
-      model.timerAt = Infinity;
-    }
-  }
-
   function wait(step: Extract<Op, { op: "wait" }>): void {
     const id = nextId++;
     const options: WaitOptions = {};
@@ -237,10 +248,17 @@ async function run(ops: Op[]): Promise<void> {
       );
     const hostileError = new Error("hostile addEventListener");
     const timerError = new Error("no timers here");
+    /** Queues the waiter, as the event does before it calls out. */
+    const commit = () => {
+      model.pending.push(waiter);
+      if (waiter.deadline === Infinity) return;
+      const clock = model.turnClock ??= { timerAt: Infinity, live: 0 };
+      clock.live++;
+      waiter.clock = clock;
+    };
     if (listens) {
       entry!.hook = () => {
-        // The event queued the waiter before calling out.
-        model.pending.push(waiter);
+        commit();
         if (step.hostile === "throw") throw hostileError;
         if (step.hostile !== undefined) apply(step.hostile);
       };
@@ -284,18 +302,19 @@ async function run(ops: Op[]): Promise<void> {
       ]);
       return;
     }
-    if (!listens) model.pending.push(waiter);
+    if (!listens) commit();
     if (listens && step.hostile === "throw") {
       model.settle(waiter, { kind: "error", error: hostileError });
       return;
     }
     // Gone already if the hook's operation settled it.
     if (!model.pending.includes(waiter)) return;
-    if (waiter.deadline < model.timerAt) {
+    const clock = waiter.clock;
+    if (clock !== undefined && waiter.deadline < clock.timerAt) {
       if (step.noTimers) {
         model.settle(waiter, { kind: "error", error: timerError });
       } else {
-        model.timerAt = waiter.deadline;
+        clock.timerAt = waiter.deadline;
       }
     }
   }
@@ -343,6 +362,9 @@ async function run(ops: Op[]): Promise<void> {
     switch (step.op) {
       case "wait":
         return wait(step);
+      case "turn":
+        for (const one of step.waits) wait(one);
+        return;
       case "first":
       case "iterate":
         return select(step);
@@ -374,7 +396,6 @@ async function run(ops: Op[]): Promise<void> {
             });
           }
         }
-        disarmIfIdle();
         return;
       }
       case "advance": {
@@ -385,12 +406,6 @@ async function run(ops: Op[]): Promise<void> {
           .sort((a, b) => a.deadline - b.deadline || a.id - b.id);
         for (const waiter of expired) {
           model.settle(waiter, { kind: "timeout" });
-        }
-        if (model.timerAt <= model.now) {
-          model.timerAt = Math.min(
-            Infinity,
-            ...model.pending.filter((w) => !w.selects).map((w) => w.deadline),
-          );
         }
         return;
       }
@@ -409,7 +424,6 @@ async function run(ops: Op[]): Promise<void> {
         else evt.sendException(result);
         model.state = ok ? "value" : "exception";
         model.result = result;
-        model.timerAt = Infinity;
         for (const waiter of [...model.pending]) {
           if (waiter.selects) continue;
           model.settle(
@@ -468,6 +482,7 @@ async function run(ops: Op[]): Promise<void> {
   }
 
   for (const step of ops) {
+    model.turnClock = undefined; // each step runs in a turn of its own
     apply(step);
     await flush();
 
