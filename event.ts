@@ -887,6 +887,7 @@ export class Event<T = void> {
    * @param inspect Deno's inspect function.
    * @param options Deno's inspect options.
    * @returns The event, described.
+   * @ignore
    */
   [Symbol.for("Deno.customInspect")](
     inspect: (value: unknown, options?: unknown) => string,
@@ -903,6 +904,7 @@ export class Event<T = void> {
    * @param options Node's inspect options.
    * @param inspect Node's inspect function.
    * @returns The event, described.
+   * @ignore
    */
   [Symbol.for("nodejs.util.inspect.custom")](
     _depth: number,
@@ -910,6 +912,21 @@ export class Event<T = void> {
     inspect: (value: unknown, options?: unknown) => string,
   ): string {
     return `Event ${inspect(this.#describe(), options)}`;
+  }
+
+  /**
+   * `"Event"`, so that `String(evt)` gives `[object Event]`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * assertEquals(String(new Event()), "[object Event]");
+   * ```
+   */
+  get [Symbol.toStringTag](): string {
+    return "Event";
   }
 
   #describe(): Record<string, unknown> {
