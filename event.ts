@@ -157,7 +157,7 @@ class Waiter<T> {
     this.resolve = resolve;
     this.reject = reject;
     this.timeout = timeout;
-    this.deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
+    this.deadline = Date.now() + timeout; // Infinity stays Infinity
     this.order = order;
     this.group = group;
   }
@@ -286,8 +286,8 @@ function unlisten<T>(group: SignalGroup<T>): void {
   }
 }
 
-/** Clears a timer; a throw leaves it inert (see "Calls out"). */
-function disarm(timer: ReturnType<typeof setTimeout>): void {
+/** Clears a timer, if any; a throw leaves it inert (see "Calls out"). */
+function disarm(timer: ReturnType<typeof setTimeout> | undefined): void {
   try {
     clearTimeout(timer);
   } catch {
@@ -964,9 +964,7 @@ export class Event<T = void> {
     this.#watchers = undefined;
     this.#waiting = 0;
     if (tracked !== undefined) {
-      for (const clock of tracked.clocks) {
-        if (clock.timer !== undefined) disarm(clock.timer);
-      }
+      for (const clock of tracked.clocks) disarm(clock.timer);
       for (const group of tracked.groups.values()) unlisten(group);
       for (const entry of tracked.queue) {
         if (entry.resolve === undefined) continue;
@@ -1054,11 +1052,8 @@ export class Event<T = void> {
 
     if (newClock) {
       // The turn ends at the next microtask checkpoint; so does its clock.
-      const opened = clock!;
       try {
-        queueMicrotask(() => {
-          if (tracked.clock === opened) tracked.clock = undefined;
-        });
+        queueMicrotask(() => tracked.clock = undefined);
       } catch {
         // No microtasks: the clock stays open, shared by later turns.
       }
@@ -1135,7 +1130,6 @@ export class Event<T = void> {
     const group = waiter.group;
     if (group !== undefined && --group.live === 0) {
       tracked.groups.delete(group.signal);
-      group.waiters = []; // tombstones still point at the group
       cleanup.push(() => unlisten(group));
     } else if (
       group !== undefined && group.waiters.length > 2 * group.live + 32
@@ -1163,7 +1157,9 @@ export class Event<T = void> {
         rejects.push(this.#drop(tracked!, waiter, cleanup));
       }
     }
-    group.waiters = []; // tombstones still point at the group
+    // Tombstones left in the queue still point at the group: let them not
+    // keep every other tombstone of it.
+    group.waiters = [];
     for (const takeBack of cleanup) takeBack();
     for (const reject of rejects) reject(reason);
   }
@@ -1231,7 +1227,7 @@ export class Event<T = void> {
     const old = clock.timer;
     clock.timer = timer;
     clock.timerAt = at;
-    if (old !== undefined) disarm(old);
+    disarm(old);
   }
 }
 
@@ -1345,7 +1341,7 @@ class Selection<E extends AnyEvent> implements Watcher {
         // The listener finds this selection stopped and does nothing.
       }
     }
-    if (this.#timer !== undefined) disarm(this.#timer);
+    disarm(this.#timer);
   }
 
   #abort = (): void => {

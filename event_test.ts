@@ -201,6 +201,19 @@ Deno.test("Event.sendException() is never an unhandled rejection on its own", as
       await turn();
       assertEquals(unhandled, []);
     });
+    await t.step(
+      "with a dropped plain waiter beside a timed one",
+      async () => {
+        const evt = new Event();
+        const timed = evt.wait({ timeout: 1_000 }).catch((e) => e);
+        evt.wait(); // dropped: a batch after a tracked waiter
+        const error = new Error("beside");
+        evt.sendException(error);
+        assertStrictEquals(await timed, error);
+        await turn();
+        assertEquals(unhandled, []);
+      },
+    );
   } finally {
     globalThis.removeEventListener("unhandledrejection", onUnhandled);
   }
@@ -735,4 +748,119 @@ Deno.test("Event types are exact", () => {
   const _badTimeout: WaitOptions = { timeout: "5" };
   // @ts-expect-error signal is an AbortSignal
   const _badSignal: WaitOptions = { signal: {} };
+});
+
+Deno.test("Event.wait() names the bad value in its message, exactly", async () => {
+  const cases: [unknown, string][] = [
+    [null, "Cannot wait: options must be an object, got null"],
+    [5, "Cannot wait: options must be an object, got 5"],
+    [true, "Cannot wait: options must be an object, got true"],
+    ["x", 'Cannot wait: options must be an object, got "x"'],
+    [
+      { timeout: Symbol("t") },
+      "Cannot wait: timeout must be a number, got Symbol(t)",
+    ],
+    [
+      { timeout: () => 1 },
+      "Cannot wait: timeout must be a number, got a function",
+    ],
+    [{ timeout: 5n }, "Cannot wait: timeout must be a number, got 5n"],
+    [
+      { timeout: {} },
+      "Cannot wait: timeout must be a number, got an object ([object Object])",
+    ],
+    [
+      { timeout: -1 },
+      "Cannot wait: timeout must be a non-negative number of milliseconds, got -1",
+    ],
+    [
+      { timeout: NaN },
+      "Cannot wait: timeout must be a non-negative number of milliseconds, got NaN",
+    ],
+    [
+      { signal: 5 },
+      "Cannot wait: signal must be an AbortSignal, got 5",
+    ],
+    [
+      { signal: { aborted: false, removeEventListener() {} } },
+      "Cannot wait: signal must be an AbortSignal, got an object ([object Object])",
+    ],
+    [
+      { signal: { aborted: false, addEventListener() {} } },
+      "Cannot wait: signal must be an AbortSignal, got an object ([object Object])",
+    ],
+    [
+      {
+        signal: new Proxy({}, {
+          get: () => {
+            throw new Error("trap");
+          },
+        }),
+      },
+      "Cannot wait: signal must be an AbortSignal, got an object",
+    ],
+  ];
+  for (const [options, message] of cases) {
+    const error = await new Event().wait(options as WaitOptions).catch((e) =>
+      e
+    );
+    assertEquals(error.message, message);
+  }
+});
+
+Deno.test("Event.wait() treats -0 in a message as -0", async () => {
+  // -0 is a valid timeout; a bad signal beside it is still named.
+  const error = await new Event().wait({
+    timeout: -0,
+    signal: -0 as unknown as AbortSignal,
+  }).catch((e) => e);
+  assertEquals(
+    error.message,
+    "Cannot wait: signal must be an AbortSignal, got -0",
+  );
+});
+
+Deno.test("Event.wait() timeout error names the timeout", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const waiters = [250, 100.5].map((timeout) =>
+    evt.wait({ timeout }).catch((e) => e)
+  );
+  await time.tickAsync(250);
+  const errors = await Promise.all(waiters);
+  assertEquals(errors.map((e) => [e.name, e.message]), [
+    ["TimeoutError", "Timed out waiting for the event after 250 ms"],
+    ["TimeoutError", "Timed out waiting for the event after 100.5 ms"],
+  ]);
+});
+
+Deno.test("Event.wait() costs nothing more than it must", async (t) => {
+  await t.step("a sent event gives every plain wait() one promise", () => {
+    const evt = new Event<number>();
+    evt.send(1);
+    assertStrictEquals(evt.wait(), evt.wait());
+  });
+  await t.step("options that ask for nothing are a plain wait()", async () => {
+    const evt = new Event<number>();
+    const plain = evt.wait();
+    assertStrictEquals(evt.wait({}), plain);
+    assertStrictEquals(evt.wait({ timeout: Infinity }), plain);
+    evt.send(2);
+    assertEquals(await plain, 2);
+  });
+});
+
+Deno.test("Event inspect hook for Node works when called as Node does", () => {
+  const evt = new Event<number>();
+  const hook =
+    (evt as unknown as Record<symbol, (...args: unknown[]) => string>)[
+      Symbol.for("nodejs.util.inspect.custom")
+    ]!;
+  const described = hook.call(
+    evt,
+    2,
+    {},
+    (value: unknown) => JSON.stringify(value),
+  );
+  assertEquals(described, 'Event {"ready":false,"waiting":0}');
 });

@@ -329,3 +329,279 @@ Deno.test("Event.wait() shares one timer among the waiters of one turn", async (
   ]);
   assertFalse(time.next(), "a timer was left behind");
 });
+
+/** Counts setTimeout calls until disposed. */
+function countSetTimeout() {
+  const fake = globalThis.setTimeout;
+  let calls = 0;
+  const replaced = replaceSetTimeout((...args) => {
+    calls++;
+    return fake(...args as Parameters<typeof setTimeout>);
+  });
+  return { calls: () => calls, [Symbol.dispose]: replaced[Symbol.dispose] };
+}
+
+Deno.test("Event.wait() arms no timer for a waiter gone during addEventListener", async (t) => {
+  for (const gone of ["sent", "aborted"] as const) {
+    await t.step(gone, async () => {
+      using _time = new FakeTime();
+      const evt = new Event<string>();
+      const { controller, signal } = countedSignal();
+      const add = signal.addEventListener;
+      signal.addEventListener = (...args: Parameters<typeof add>) => {
+        if (gone === "sent") evt.send("x");
+        else controller.abort("gone");
+        add(...args);
+      };
+      using timers = countSetTimeout();
+      const waiting = evt.wait({ signal, timeout: 20 }).catch((e) => e);
+      assertEquals(timers.calls(), 0);
+      assertEquals(await waiting, gone === "sent" ? "x" : "gone");
+    });
+  }
+});
+
+Deno.test("Event.wait() when addEventListener re-enters, then throws", async (t) => {
+  await t.step("sent, then throws: resolved, counted once", async () => {
+    const evt = new Event<string>();
+    const signal = new AbortController().signal;
+    signal.addEventListener = () => {
+      evt.send("x");
+      throw new Error("after send");
+    };
+    const waiting = evt.wait({ signal });
+    assertEquals(evt.waiting, 0);
+    assertEquals(await waiting, "x");
+    assertEquals(evt.waiting, 0);
+  });
+  await t.step("added, aborted, then throws: the abort's reason", async () => {
+    const evt = new Event<string>();
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const add = signal.addEventListener.bind(signal);
+    signal.addEventListener = (...args: Parameters<typeof add>) => {
+      add(...args);
+      controller.abort("first"); // reaches the listener: the waiter is gone
+      throw new Error("after abort");
+    };
+    const waiting = evt.wait({ signal });
+    assertEquals(await waiting.catch((e) => e), "first");
+    assertEquals(evt.waiting, 0);
+  });
+});
+
+Deno.test("Event.wait() when the signal's reason getter throws", async () => {
+  const evt = new Event();
+  const controller = new AbortController();
+  const boom = new Error("reason getter");
+  const waiting = evt.wait({ signal: controller.signal });
+  Object.defineProperty(controller.signal, "reason", {
+    get() {
+      throw boom;
+    },
+  });
+  controller.abort();
+  assertStrictEquals(await waiting.catch((e) => e), boom);
+  assertEquals(evt.waiting, 0);
+});
+
+Deno.test("Event ignores a listener it could not take back", async () => {
+  const evt = new Event<number>();
+  const controller = new AbortController();
+  const signal = controller.signal;
+  signal.removeEventListener = () => {
+    throw new Error("removeEventListener");
+  };
+  const first = evt.wait({ signal });
+  evt.send(1); // the listener stays on the signal: it must be inert
+  assertEquals(await first, 1);
+  evt.reset();
+  const second = evt.wait(); // a new generation, no signal
+  controller.abort("late"); // reaches the stale listener
+  assertEquals(evt.waiting, 1);
+  evt.send(2);
+  assertEquals(await second, 2);
+});
+
+Deno.test("Event ignores a timer it could not clear", async () => {
+  using time = new FakeTime();
+  const evt = new Event<number>();
+  const first = evt.wait({ timeout: 50 });
+  const realClear = globalThis.clearTimeout;
+  globalThis.clearTimeout = () => {
+    throw new Error("clearTimeout");
+  };
+  try {
+    evt.send(1); // the timer stays armed: it must be inert
+  } finally {
+    globalThis.clearTimeout = realClear;
+  }
+  assertEquals(await first, 1);
+  evt.reset();
+  const second = evt.wait();
+  await time.tickAsync(50); // the stale timer fires
+  assertEquals(evt.waiting, 1);
+  evt.send(2);
+  assertEquals(await second, 2);
+});
+
+Deno.test("Event.wait() times out on time when the clock goes back", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const waiting = evt.wait({ timeout: 100 });
+  const fakeNow = Date.now;
+  Date.now = () => fakeNow() - 50; // the wall clock is set back 50 ms
+  try {
+    await time.tickAsync(100);
+    // The timer's delay passed: that is enough, whatever the clock says.
+    assertEquals((await waiting.catch((e) => e)).name, "TimeoutError");
+  } finally {
+    Date.now = fakeNow;
+  }
+});
+
+Deno.test("Event.wait() with many timed-out waiters on one signal, then an abort", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const controller = new AbortController();
+  const { signal } = controller;
+  const live = Array.from(
+    { length: 5 },
+    () => evt.wait({ signal }).catch((e) => e),
+  );
+  const timed = Array.from(
+    { length: 40 },
+    () => evt.wait({ signal, timeout: 1 }).catch((e) => e.name),
+  );
+  await time.tickAsync(1);
+  assertEquals(new Set(await Promise.all(timed)), new Set(["TimeoutError"]));
+  assertEquals(evt.waiting, 5);
+  controller.abort("stop");
+  assertEquals(await Promise.all(live), [
+    "stop",
+    "stop",
+    "stop",
+    "stop",
+    "stop",
+  ]);
+  assertEquals(evt.waiting, 0);
+});
+
+Deno.test("Event.wait() after the only timed waiter was aborted times out on time", async (t) => {
+  for (const turn of ["same", "next"] as const) {
+    await t.step(`in the ${turn} turn`, async () => {
+      using time = new FakeTime();
+      const evt = new Event();
+      const controller = new AbortController();
+      const first = evt.wait({ signal: controller.signal, timeout: 10 });
+      controller.abort("gone");
+      await first.catch(() => {});
+      if (turn === "next") await null;
+      const second = evt.wait({ timeout: 50 });
+      await time.tickAsync(49);
+      assertFalse(await settledUnderFakeTime(time, second));
+      await time.tickAsync(1);
+      assertEquals((await second.catch((e) => e)).name, "TimeoutError");
+      assertFalse(time.next(), "a timer was left behind");
+    });
+  }
+});
+
+Deno.test("Event.wait() keeps every deadline when waiters mid-heap leave", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const timeouts = [70, 10, 50, 30, 90, 20, 60, 40, 80];
+  const controllers = timeouts.map(() => new AbortController());
+  const settledAt = new Map<number, number>();
+  const waiters = timeouts.map((timeout, i) =>
+    evt.wait({ timeout, signal: controllers[i]!.signal }).catch(() => {
+      settledAt.set(timeout, Date.now());
+    })
+  );
+  const start = Date.now();
+  for (const timeout of [50, 30, 60]) {
+    controllers[timeouts.indexOf(timeout)]!.abort();
+  }
+  await time.tickAsync(0);
+  settledAt.clear(); // the aborted ones
+  for (let ms = 0; ms < 100; ms++) await time.tickAsync(1);
+  await Promise.all(waiters);
+  for (const timeout of [10, 20, 40, 70, 80, 90]) {
+    assertEquals(settledAt.get(timeout)! - start, timeout, `${timeout} ms`);
+  }
+  assertEquals(settledAt.size, 6);
+});
+
+Deno.test("Event.wait() takes the abort listener back when a send comes", async () => {
+  const evt = new Event<number>();
+  const { signal, listeners } = countedSignal();
+  const waiting = evt.wait({ signal });
+  assertEquals(listeners(), 1);
+  evt.send(1);
+  assertEquals(listeners(), 0);
+  assertEquals(await waiting, 1);
+});
+
+Deno.test("Event.wait() when queueMicrotask throws", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const real = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = () => {
+    throw new Error("no microtasks here");
+  };
+  let waiting: Promise<unknown>;
+  try {
+    waiting = evt.wait({ timeout: 10 }).catch((e) => e.name);
+  } finally {
+    globalThis.queueMicrotask = real;
+  }
+  await time.tickAsync(10);
+  assertEquals(await waiting, "TimeoutError");
+});
+
+Deno.test("Event.wait() re-arms a turn's timer only while its waiters wait", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  using timers = countSetTimeout();
+  const a = evt.wait({ timeout: 10 }).catch((e) => e.name);
+  await null;
+  const b = evt.wait({ timeout: 100 }).catch((e) => e.name);
+  assertEquals(timers.calls(), 2);
+  await time.tickAsync(10);
+  assertEquals(await a, "TimeoutError");
+  assertEquals(timers.calls(), 2, "a's turn has no waiter left to time");
+  await time.tickAsync(90);
+  assertEquals(await b, "TimeoutError");
+  assertFalse(time.next(), "a timer was left behind");
+});
+
+Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
+  await t.step("an abort of the waiter being armed", async () => {
+    using time = new FakeTime();
+    const evt = new Event();
+    const controller = new AbortController();
+    const fake = globalThis.setTimeout;
+    using _ = replaceSetTimeout((...args) => {
+      controller.abort("gone");
+      return fake(...args as Parameters<typeof setTimeout>);
+    });
+    const waiting = evt.wait({ signal: controller.signal, timeout: 10 });
+    assertEquals(await waiting.catch((e) => e), "gone");
+    assertFalse(time.next(), "a timer was left behind");
+  });
+  await t.step("a wait() with an earlier deadline", async () => {
+    using time = new FakeTime();
+    const evt = new Event();
+    const fake = globalThis.setTimeout;
+    let inner: Promise<unknown> | undefined;
+    using _ = replaceSetTimeout((...args) => {
+      inner ??= evt.wait({ timeout: 5 }).catch((e) => e.name);
+      return fake(...args as Parameters<typeof setTimeout>);
+    });
+    const outer = evt.wait({ timeout: 50 }).catch((e) => e.name);
+    await time.tickAsync(5);
+    assertEquals(await inner, "TimeoutError");
+    await time.tickAsync(45);
+    assertEquals(await outer, "TimeoutError");
+  });
+});

@@ -201,6 +201,7 @@ Deno.test("Event.first() rejects bad input without throwing and leaves nothing",
   const a = new Event();
   const cases: [string, unknown, unknown, ErrorConstructor, string][] = [
     ["a number", 5, undefined, TypeError, "got 5"],
+    ["a plain object", {}, undefined, TypeError, "got an object"],
     ["null", null, undefined, TypeError, "got null"],
     ["a string", "ab", undefined, TypeError, 'got "ab"'],
     ["no events", [], undefined, RangeError, "at least one event"],
@@ -420,4 +421,131 @@ Deno.test("Event.iterate() rejects bad input on the first next(), never throws",
   const bad = Event.iterate([a], { timeout: NaN });
   assertInstanceOf(await bad.next().catch((e) => e), RangeError);
   assertEquals(a.waiting, 0);
+});
+
+Deno.test("Event.first() when the signal aborts inside addEventListener", async () => {
+  const a = new Event();
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const add = signal.addEventListener.bind(signal);
+  signal.addEventListener = (...args: Parameters<typeof add>) => {
+    controller.abort("in addEventListener");
+    add(...args);
+  };
+  const first = Event.first([a], { signal });
+  assertEquals(await first.catch((e) => e), "in addEventListener");
+  assertEquals(a.waiting, 0);
+});
+
+Deno.test("Event.first() with an infinite timeout arms no timer", async () => {
+  const a = new Event();
+  let armed = 0;
+  const real = globalThis.setTimeout;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    armed++;
+    return real(...args);
+  }) as typeof setTimeout;
+  try {
+    const first = Event.first([a], { timeout: Infinity });
+    a.send();
+    assertStrictEquals(await first, a);
+  } finally {
+    globalThis.setTimeout = real;
+  }
+  assertEquals(armed, 0);
+});
+
+Deno.test("Event.first() times out on time when the clock goes back", async () => {
+  using time = new FakeTime();
+  const a = new Event();
+  const first = Event.first([a], { timeout: 100 });
+  const fakeNow = Date.now;
+  Date.now = () => fakeNow() - 50;
+  try {
+    await time.tickAsync(100);
+    assertEquals((await first.catch((e) => e)).name, "TimeoutError");
+  } finally {
+    Date.now = fakeNow;
+  }
+});
+
+Deno.test("Event.first() ignores a timer it could not clear", async () => {
+  using time = new FakeTime();
+  const a = new Event();
+  const first = Event.first([a], { timeout: 2 ** 31 + 5 });
+  const realClear = globalThis.clearTimeout;
+  globalThis.clearTimeout = () => {
+    throw new Error("clearTimeout");
+  };
+  try {
+    a.send();
+  } finally {
+    globalThis.clearTimeout = realClear;
+  }
+  assertStrictEquals(await first, a);
+  await time.tickAsync(2 ** 31 - 1); // the stale timer fires: no re-arm
+  assertFalse(time.next(), "a timer was re-armed");
+});
+
+Deno.test("Event.iterate() ignores an abort it could not stop listening to", async () => {
+  const a = new Event();
+  const controller = new AbortController();
+  const signal = controller.signal;
+  signal.removeEventListener = () => {
+    throw new Error("removeEventListener");
+  };
+  const iterator = Event.iterate([a], { signal });
+  a.send();
+  assertEquals(await iterator.next(), { value: a, done: false });
+  controller.abort("late");
+  assertEquals(await iterator.next(), { value: undefined, done: true });
+});
+
+Deno.test("Event.iterate() stopped while an event is being sent", async () => {
+  const a = new Event<unknown>();
+  const iterator = Event.iterate([a, new Event()]);
+  const plain = a.wait();
+  // Resolving the waiter reads the value's then: user code, mid-send.
+  const value = {
+    get then() {
+      iterator.return!();
+      return undefined;
+    },
+  };
+  a.send(value);
+  assertStrictEquals(await plain, value);
+  assertEquals(await iterator.next(), { value: undefined, done: true });
+});
+
+Deno.test("Event.iterate() return() drops what was ready and any failure", async (t) => {
+  await t.step("ready events", async () => {
+    const [a, b] = [new Event(), new Event()];
+    a.send();
+    b.send();
+    const iterator = Event.iterate([a, b]);
+    assertEquals(await iterator.return!(), { value: undefined, done: true });
+    assertEquals(await iterator.next(), { value: undefined, done: true });
+  });
+  await t.step("a failure", async () => {
+    const a = new Event();
+    const controller = new AbortController();
+    const iterator = Event.iterate([a], { signal: controller.signal });
+    controller.abort("stop");
+    await iterator.return!();
+    assertEquals(await iterator.next(), { value: undefined, done: true });
+  });
+});
+
+Deno.test("Event.iterate() settles waiting next() calls: the first with the failure", async () => {
+  const a = new Event();
+  const controller = new AbortController();
+  const iterator = Event.iterate([a], { signal: controller.signal });
+  const pulls = [iterator.next(), iterator.next()].map((p) =>
+    p.catch((e) => `rejected: ${e}`)
+  );
+  controller.abort("stop");
+  assertEquals(await Promise.all(pulls), [
+    "rejected: stop",
+    { value: undefined, done: true },
+  ]);
 });

@@ -204,3 +204,25 @@ Deno.test("Event.first() against a long-lived stop event leaks nothing", async (
   assertLess((heapUsed() - before) / n, 16, "bytes kept per iteration");
   assertEquals(stop.waiting, 0);
 });
+
+Deno.test("Event keeps a long-lived signal's group small as its waiters time out", async () => {
+  using time = new FakeTime();
+  const n = 200_000;
+  const evt = new Event();
+  const signal = new AbortController().signal;
+  const keeper = evt.wait({ signal }); // keeps the group alive throughout
+  const churn = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      evt.wait({ signal, timeout: 1 }).catch(() => {});
+      if (i % 1_000 === 999) await time.tickAsync(1);
+    }
+    await time.tickAsync(1);
+  };
+  await churn(2_000); // warm up
+  const before = heapUsed();
+  await churn(n);
+  assertLess((heapUsed() - before) / n, 16, "bytes kept per timed-out waiter");
+  assertEquals(evt.waiting, 1);
+  evt.send();
+  await keeper;
+});
