@@ -594,8 +594,12 @@ Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
     const evt = new Event();
     const fake = globalThis.setTimeout;
     let inner: Promise<unknown> | undefined;
+    let entered = false;
     using _ = replaceSetTimeout((...args) => {
-      inner ??= evt.wait({ timeout: 5 }).catch((e) => e.name);
+      if (!entered) {
+        entered = true; // once: the inner wait() arms a timer too
+        inner = evt.wait({ timeout: 5 }).catch((e) => e.name);
+      }
       return fake(...args as Parameters<typeof setTimeout>);
     });
     const outer = evt.wait({ timeout: 50 }).catch((e) => e.name);
