@@ -418,9 +418,7 @@ export class Event<T = void> {
     let signal: AbortSignal | undefined;
     let timeout: number | undefined;
     try {
-      list = eventsOf(events, "first");
-      if (options !== undefined) ({ signal, timeout } = parseOptions(options));
-      if (signal?.aborted) return Promise.reject(signal.reason);
+      ({ list, signal, timeout } = selectArgs(events, options, "first"));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -1231,11 +1229,15 @@ export class Event<T = void> {
   }
 }
 
-/** Checks the events given to `Event.first()` or `Event.iterate()`. */
-function eventsOf<E extends AnyEvent>(
+/**
+ * Checks the arguments of `Event.first()` or `Event.iterate()`: throws on a
+ * bad one, and throws the signal's reason if it is already aborted.
+ */
+function selectArgs<E extends AnyEvent>(
   events: Iterable<E>,
+  options: WaitOptions | undefined,
   method: string,
-): E[] {
+): { list: E[] } & WaitOptions {
   if (
     typeof events !== "object" || events === null ||
     typeof events[Symbol.iterator] !== "function"
@@ -1260,7 +1262,11 @@ function eventsOf<E extends AnyEvent>(
       `Event.${method}() needs at least one event, got none`,
     );
   }
-  return list;
+  const { signal, timeout } = options === undefined
+    ? {}
+    : parseOptions(options);
+  if (signal?.aborted) throw signal.reason;
+  return { list, signal, timeout };
 }
 
 /**
@@ -1387,9 +1393,7 @@ class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
     let signal: AbortSignal | undefined;
     let timeout: number | undefined;
     try {
-      list = eventsOf(events, "iterate");
-      if (options !== undefined) ({ signal, timeout } = parseOptions(options));
-      if (signal?.aborted) throw signal.reason;
+      ({ list, signal, timeout } = selectArgs(events, options, "iterate"));
     } catch (error) {
       this.#failure = { error };
       return;

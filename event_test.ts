@@ -14,6 +14,7 @@ import { FakeTime } from "@std/testing/time";
 import { inspect as nodeInspect } from "node:util";
 import { Event, EventStateError, type WaitOptions } from "./mod.ts";
 import { settledUnderFakeTime } from "./tests/_settled.ts";
+import { assertType, type Exact } from "./tests/_helpers.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
 const RERESET = "Trying to re-reset() a fresh event.";
@@ -32,11 +33,6 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   await new Promise((resolve) => setTimeout(resolve, 0));
   return settled;
 }
-
-/** Compile-time equality of two types. */
-type Exact<A, B> = (<G>() => G extends A ? 1 : 2) extends
-  (<G>() => G extends B ? 1 : 2) ? true : false;
-function assertType<_T extends true>(): void {}
 
 Deno.test("Event.wait() resolves with the very value sent", async () => {
   const evt = new Event<{ id: symbol }>();

@@ -14,27 +14,7 @@ import {
 import { FakeTime } from "@std/testing/time";
 import { Event } from "../mod.ts";
 import { settledUnderFakeTime } from "./_settled.ts";
-
-/** A real signal that counts the listeners added and not removed. */
-function countedSignal(controller = new AbortController()) {
-  const signal = controller.signal;
-  const live = new Set<unknown>();
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = (...args: Parameters<typeof add>) => {
-    live.add(args[1]);
-    add(...args);
-  };
-  signal.removeEventListener = (...args: Parameters<typeof remove>) => {
-    live.delete(args[1]);
-    remove(...args);
-  };
-  return {
-    controller,
-    signal,
-    listeners: () => live.size,
-  };
-}
+import { countedSignal } from "./_helpers.ts";
 
 /** Replaces `globalThis.setTimeout` until disposed. */
 function replaceSetTimeout(fake: (...args: unknown[]) => unknown): Disposable {

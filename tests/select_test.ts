@@ -12,28 +12,7 @@ import {
 import { FakeTime } from "@std/testing/time";
 import { Event } from "../mod.ts";
 import { settledUnderFakeTime } from "./_settled.ts";
-
-/** Compile-time equality of two types. */
-type Exact<A, B> = (<G>() => G extends A ? 1 : 2) extends
-  (<G>() => G extends B ? 1 : 2) ? true : false;
-function assertType<_T extends true>(): void {}
-
-/** A real signal that counts the listeners added and not removed. */
-function countedSignal(controller = new AbortController()) {
-  const signal = controller.signal;
-  const live = new Set<unknown>();
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = (...args: Parameters<typeof add>) => {
-    live.add(args[1]);
-    add(...args);
-  };
-  signal.removeEventListener = (...args: Parameters<typeof remove>) => {
-    live.delete(args[1]);
-    remove(...args);
-  };
-  return { controller, signal, listeners: () => live.size };
-}
+import { assertType, countedSignal, type Exact } from "./_helpers.ts";
 
 async function collect<E>(iterator: AsyncIterable<E>): Promise<E[]> {
   const items: E[] = [];
