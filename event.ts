@@ -88,8 +88,6 @@ function show(value: unknown): string {
       return JSON.stringify(value);
     case "bigint":
       return `${value}n`;
-    case "symbol":
-      return value.toString();
     case "function":
       return "a function";
     case "object":
@@ -226,7 +224,6 @@ class Tracked<T> {
 
 /** An `AbortSignal`, also from another realm or a polyfill. */
 function isSignal(value: unknown): value is AbortSignal {
-  if (value instanceof AbortSignal) return true;
   if (typeof value !== "object" || value === null) return false;
   const signal = value as AbortSignal;
   return "aborted" in signal &&
@@ -877,26 +874,10 @@ export class Event<T = void> {
   }
 
   /**
-   * Shows the event in `console.log()` and `Deno.inspect()`, like eventlet's
-   * `str()`: `Event { ready: false, waiting: 2 }`,
-   * `Event { ready: true, value: 4 }`, or
-   * `Event { ready: true, exception: ... }`.
-   *
-   * @param inspect Deno's inspect function.
-   * @param options Deno's inspect options.
-   * @returns The event, described.
-   * @ignore
-   */
-  [Symbol.for("Deno.customInspect")](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `Event ${inspect(this.#describe(), options)}`;
-  }
-
-  /**
-   * Shows the event in Node's `util.inspect()` and `console.log()`, as in
-   * Deno.
+   * Shows the event in `console.log()`, Node's `util.inspect()` and
+   * `Deno.inspect()` (which honours Node's symbol), like eventlet's `str()`:
+   * `Event { ready: false, waiting: 2 }`, `Event { ready: true, value: 4 }`,
+   * or `Event { ready: true, exception: ... }`.
    *
    * @param _depth Node's current depth.
    * @param options Node's inspect options.
@@ -1299,10 +1280,9 @@ class Selection<E extends AnyEvent> implements Watcher {
     timeout: number | undefined,
   ): void {
     for (const evt of events) {
-      if (!this.#watched.has(evt)) {
-        this.#watched.add(evt);
-        watch(evt, this);
-      }
+      // Both idempotent: an event listed twice is watched once.
+      this.#watched.add(evt);
+      watch(evt, this);
     }
     try {
       if (signal !== undefined) {
@@ -1340,12 +1320,10 @@ class Selection<E extends AnyEvent> implements Watcher {
     for (const evt of this.#watched) unwatch(evt, this);
     this.#watched.clear();
     // The state is whole: call out.
-    if (this.#signal !== undefined) {
-      try {
-        this.#signal.removeEventListener("abort", this.#abort);
-      } catch {
-        // The listener finds this selection stopped and does nothing.
-      }
+    try {
+      this.#signal?.removeEventListener("abort", this.#abort);
+    } catch {
+      // The listener finds this selection stopped and does nothing.
     }
     disarm(this.#timer);
   }
@@ -1424,7 +1402,7 @@ class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
       this.#failure = undefined;
       return Promise.reject(failure.error);
     }
-    if (this.#selection === undefined || this.#selection.size === 0) {
+    if (this.#selection === undefined) {
       return Promise.resolve({ value: undefined, done: true });
     }
     const pull = withResolvers<IteratorResult<E, undefined>>();

@@ -778,6 +778,10 @@ Deno.test("Event.wait() names the bad value in its message, exactly", async () =
       "Cannot wait: signal must be an AbortSignal, got 5",
     ],
     [
+      { signal: null },
+      "Cannot wait: signal must be an AbortSignal, got null",
+    ],
+    [
       { signal: { aborted: false, removeEventListener() {} } },
       "Cannot wait: signal must be an AbortSignal, got an object ([object Object])",
     ],

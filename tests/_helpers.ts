@@ -1,7 +1,7 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 /** Helpers shared by the test files. */
 
-/** A real signal that counts the listeners added and not removed. */
+/** A real signal that counts the abort listeners added and not removed. */
 export function countedSignal(
   controller: AbortController = new AbortController(),
 ): {
@@ -14,11 +14,11 @@ export function countedSignal(
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
   signal.addEventListener = (...args: Parameters<typeof add>) => {
-    live.add(args[1]);
+    if (args[0] === "abort") live.add(args[1]);
     add(...args);
   };
   signal.removeEventListener = (...args: Parameters<typeof remove>) => {
-    live.delete(args[1]);
+    if (args[0] === "abort") live.delete(args[1]);
     remove(...args);
   };
   return { controller, signal, listeners: () => live.size };

@@ -589,3 +589,56 @@ Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
     assertEquals(await outer, "TimeoutError");
   });
 });
+
+Deno.test("Event.wait() leaves no timer for a waiter without a deadline", async () => {
+  using time = new FakeTime();
+  const evt = new Event();
+  const signal = new AbortController().signal;
+  const untimed = evt.wait({ signal });
+  const timed = evt.wait({ timeout: 10 }).catch((e) => e.name);
+  await time.tickAsync(10);
+  assertEquals(await timed, "TimeoutError");
+  assertFalse(time.next(), "a timer was armed for no deadline");
+  evt.send();
+  await untimed;
+});
+
+Deno.test("Event.wait() when re-arming after an expiry fails", async (t) => {
+  await t.step("only the waiters of that turn fail", async () => {
+    using time = new FakeTime();
+    const evt = new Event();
+    const early = evt.wait({ timeout: 10 }).catch((e) => e.name);
+    const sameTurn = evt.wait({ timeout: 30 }).catch((e) => e.message);
+    await null;
+    const otherTurn = evt.wait({ timeout: 20 }).catch((e) => e.name);
+    const fake = globalThis.setTimeout;
+    let fail = true;
+    using _ = replaceSetTimeout((...args) => {
+      if (fail) {
+        fail = false;
+        throw new Error("no timer this once");
+      }
+      return fake(...args as Parameters<typeof setTimeout>);
+    });
+    await time.tickAsync(10);
+    assertEquals(await early, "TimeoutError");
+    assertEquals(await sameTurn, "no timer this once");
+    await time.tickAsync(10);
+    assertEquals(await otherTurn, "TimeoutError");
+    assertEquals(evt.waiting, 0);
+  });
+  await t.step("a send made in there wins", async () => {
+    using time = new FakeTime();
+    const evt = new Event<string>();
+    const early = evt.wait({ timeout: 10 }).catch((e) => e.name);
+    const later = evt.wait({ timeout: 30 });
+    using _ = replaceSetTimeout(() => {
+      evt.send("sent in setTimeout");
+      throw new Error("and then threw");
+    });
+    await time.tickAsync(10);
+    assertEquals(await early, "TimeoutError");
+    assertEquals(await later, "sent in setTimeout");
+    assertEquals(evt.waiting, 0);
+  });
+});

@@ -528,3 +528,54 @@ Deno.test("Event.iterate() settles waiting next() calls: the first with the fail
     { value: undefined, done: true },
   ]);
 });
+
+Deno.test("Event.first() and iterate() name the method and the bad value", async () => {
+  const a = new Event();
+  const messages = await Promise.all([
+    Event.first(5 as unknown as Event[]).catch((e) => e.message),
+    Event.first([]).catch((e) => e.message),
+    Event.first([a, "b"] as unknown as Event[]).catch((e) => e.message),
+    Event.iterate(null as unknown as Event[]).next().catch((e) => e.message),
+    Event.iterate([]).next().catch((e) => e.message),
+  ]);
+  assertEquals(messages, [
+    "Event.first() needs an iterable of events, got 5",
+    "Event.first() needs at least one event, got none",
+    'Event.first() needs events, got "b" at index 1',
+    "Event.iterate() needs an iterable of events, got null",
+    "Event.iterate() needs at least one event, got none",
+  ]);
+});
+
+Deno.test("Event.first() when the signal's reason getter throws", async () => {
+  const a = new Event();
+  const controller = new AbortController();
+  const first = Event.first([a], { signal: controller.signal });
+  const boom = new Error("reason getter");
+  Object.defineProperty(controller.signal, "reason", {
+    get() {
+      throw boom;
+    },
+  });
+  controller.abort();
+  assertStrictEquals(await first.catch((e) => e), boom);
+  assertEquals(a.waiting, 0);
+});
+
+Deno.test("Event.first() when re-arming a long timeout fails", async () => {
+  using time = new FakeTime();
+  const a = new Event();
+  const first = Event.first([a], { timeout: 2 ** 31 + 5 });
+  const boom = new Error("no timers any more");
+  const fake = globalThis.setTimeout;
+  globalThis.setTimeout = (() => {
+    throw boom;
+  }) as unknown as typeof setTimeout;
+  try {
+    await time.tickAsync(2 ** 31 - 1); // the first timer fires and re-arms
+  } finally {
+    globalThis.setTimeout = fake;
+  }
+  assertStrictEquals(await first.catch((e) => e), boom);
+  assertEquals(a.waiting, 0);
+});
