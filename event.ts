@@ -155,7 +155,8 @@ class Waiter<T> {
     this.resolve = resolve;
     this.reject = reject;
     this.timeout = timeout;
-    this.deadline = Date.now() + timeout; // Infinity stays Infinity
+    // No clock read for no deadline: it is most of a signal waiter's cost.
+    this.deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
     this.order = order;
     this.group = group;
   }
