@@ -1084,7 +1084,7 @@ export class Event<T = void> {
       const timer = clock.timer;
       clock.timer = undefined;
       clock.timerAt = Infinity;
-      if (timer !== undefined) cleanup.push(() => disarm(timer));
+      cleanup.push(() => disarm(timer));
     }
     if (++tracked.dead > 32 && tracked.dead * 2 > tracked.queue.length) {
       tracked.queue = tracked.queue.filter((entry) =>
@@ -1260,6 +1260,8 @@ function selectArgs<E extends AnyEvent>(
 class Selection<E extends AnyEvent> implements Watcher {
   #watched: Set<E> = new Set();
   #signal: AbortSignal | undefined = undefined;
+  /** Takes the abort listener back, once there is one. */
+  #unlisten: () => void = ignore;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #stopped = false;
   readonly #onSent: (evt: E) => void;
@@ -1288,11 +1290,12 @@ class Selection<E extends AnyEvent> implements Watcher {
     try {
       if (signal !== undefined) {
         this.#signal = signal;
+        this.#unlisten = () => signal.removeEventListener("abort", this.#abort);
         signal.addEventListener("abort", this.#abort, { once: true });
         // An abort in there came before the listener: act on it now.
         if (signal.aborted) this.#abort();
         // Stopped in there: stop() could not take the listener back yet.
-        if (this.#stopped) signal.removeEventListener("abort", this.#abort);
+        if (this.#stopped) this.#unlisten();
       }
       if (!this.#stopped && timeout !== undefined && timeout !== Infinity) {
         this.#arm(Date.now() + timeout, timeout);
@@ -1314,15 +1317,14 @@ class Selection<E extends AnyEvent> implements Watcher {
     this.#onFail(error);
   }
 
-  /** Stops watching: no waiter, timer or listener is left. */
+  /** Stops watching: no waiter, timer or listener is left. Idempotent. */
   stop(): void {
-    if (this.#stopped) return;
     this.#stopped = true;
     for (const evt of this.#watched) unwatch(evt, this);
     this.#watched.clear();
     // The state is whole: call out.
     try {
-      this.#signal?.removeEventListener("abort", this.#abort);
+      this.#unlisten();
     } catch {
       // The listener finds this selection stopped and does nothing.
     }
