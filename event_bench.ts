@@ -10,9 +10,14 @@
  *
  * @module
  */
-import { AsyncManualResetEvent } from "@esfx/async-manualresetevent";
-import { DeferredPromise } from "@open-draft/deferred-promise";
-import pDefer from "p-defer";
+// Inline, not in deno.json: `deno task` fetches every npm import listed there
+// first, and `deno task demo` must run with no npm registry.
+// deno-lint-ignore no-import-prefix
+import { AsyncManualResetEvent } from "npm:@esfx/async-manualresetevent@^1.0.0";
+// deno-lint-ignore no-import-prefix
+import { DeferredPromise } from "npm:@open-draft/deferred-promise@^3.0.0";
+// deno-lint-ignore no-import-prefix
+import pDefer from "npm:p-defer@^4.0.1";
 import { Event } from "./mod.ts";
 
 /** Marks the measured part of a case, like `Deno.BenchContext`. */

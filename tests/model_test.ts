@@ -9,7 +9,10 @@
  */
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { FakeTime } from "@std/testing/time";
-import fc from "fast-check";
+// Inline, not in deno.json: `deno task` fetches every npm import listed there
+// first, and `deno task demo` must run with no npm registry.
+// deno-lint-ignore no-import-prefix
+import fc from "npm:fast-check@^4.10.2";
 import { Event, EventStateError, type WaitOptions } from "../mod.ts";
 
 const CONTROLLERS = 3;

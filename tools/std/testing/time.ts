@@ -7,7 +7,10 @@
  *
  * @module
  */
-import FakeTimers from "@sinonjs/fake-timers";
+// Inline, not in deno.json: `deno task` fetches every npm import listed there
+// first, and `deno task demo` must run with no npm registry.
+// deno-lint-ignore no-import-prefix
+import FakeTimers from "npm:@sinonjs/fake-timers@^15.5.0";
 
 /** An error related to faking time. */
 export class TimeError extends Error {
