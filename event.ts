@@ -1244,7 +1244,7 @@ function selectArgs<E extends AnyEvent>(
       `Event.${method}() needs at least one event, got none`,
     );
   }
-  const { signal, timeout } = options === undefined
+  const { signal, timeout }: WaitOptions = options === undefined
     ? {}
     : parseOptions(options);
   if (signal?.aborted) throw signal.reason;
