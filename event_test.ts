@@ -270,7 +270,7 @@ Deno.test("Event.wait() times out waiters in deadline order, ties in call order"
   assertEquals(log, ["b", "d", "e", "a", "c"]);
 });
 
-Deno.test("Event.wait() keeps one timer per event, armed for the earliest deadline", async () => {
+Deno.test("Event.wait() keeps one timer per turn, armed for the earliest deadline", async () => {
   using time = new FakeTime();
   using setTimeoutSpy = spy(globalThis, "setTimeout");
   const evt = new Event();
