@@ -1344,7 +1344,7 @@ class Selection<E extends AnyEvent> implements Watcher {
   #arm(deadline: number, timeout: number): void {
     const now = Date.now();
     const at = now + delayUntil(deadline, now);
-    this.#timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       if (this.#stopped) return;
       // The timer firing proves its delay passed, even if the clock went back.
       if (Math.max(Date.now(), at) < deadline) {
@@ -1357,6 +1357,9 @@ class Selection<E extends AnyEvent> implements Watcher {
         this.fail(timeoutError(timeout));
       }
     }, at - now);
+    // setTimeout may have re-entered and stopped this selection.
+    if (this.#stopped) disarm(timer);
+    else this.#timer = timer;
   }
 }
 
