@@ -13,7 +13,7 @@ import { assertSpyCalls, spy } from "@std/testing/mock";
 import { FakeTime } from "@std/testing/time";
 import { inspect as nodeInspect } from "node:util";
 import { Event, EventStateError, type WaitOptions } from "./mod.ts";
-import { settledUnderFakeTime } from "./tests/_settled.ts";
+import { settled } from "./tests/_helpers.ts";
 import { assertType, type Exact } from "./tests/_helpers.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
@@ -299,9 +299,9 @@ Deno.test("Event.wait() with a timeout above setTimeout's limit waits the full t
   const timeout = 2 ** 31 + 5;
   const waiting = evt.wait({ timeout });
   await time.tickAsync(2 ** 31 - 1);
-  assertFalse(await settledUnderFakeTime(time, waiting));
+  assertFalse(await settled(waiting));
   await time.tickAsync(5);
-  assertFalse(await settledUnderFakeTime(time, waiting));
+  assertFalse(await settled(waiting));
   await time.tickAsync(1);
   const error = await assertRejects(() => waiting, DOMException);
   assertEquals(error.name, "TimeoutError");
@@ -320,7 +320,7 @@ Deno.test("Event.wait() with timeout 0 times out a fresh event on the next timer
   using time = new FakeTime();
   const evt = new Event();
   const waiting = outcome(evt.wait({ timeout: 0 }));
-  assertFalse(await settledUnderFakeTime(time, waiting));
+  assertFalse(await settled(waiting));
   await time.tickAsync(0);
   assertEquals(
     ((await waiting) as { error: DOMException }).error.name,

@@ -11,16 +11,27 @@ import {
   assertRejects,
   assertStrictEquals,
 } from "@std/assert";
+import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { FakeTime } from "@std/testing/time";
 import { Event } from "../mod.ts";
-import { settledUnderFakeTime } from "./_settled.ts";
-import { countedSignal } from "./_helpers.ts";
+import {
+  clockSetBack,
+  countedSignal,
+  settled,
+  tickKeepingStubs,
+} from "./_helpers.ts";
 
-/** Replaces `globalThis.setTimeout` until disposed. */
-function replaceSetTimeout(fake: (...args: unknown[]) => unknown): Disposable {
-  const real = globalThis.setTimeout;
-  globalThis.setTimeout = fake as typeof setTimeout;
-  return { [Symbol.dispose]: () => globalThis.setTimeout = real };
+/**
+ * Replaces `globalThis.setTimeout` until disposed. On top of a `FakeTime`,
+ * move time with `tick()` or `tickKeepingStubs()`: `tickAsync()` puts the
+ * fake's own `setTimeout` back.
+ */
+function replaceSetTimeout(
+  fake: (
+    ...args: Parameters<typeof setTimeout>
+  ) => ReturnType<typeof setTimeout>,
+): Disposable {
+  return stub(globalThis, "setTimeout", fake);
 }
 
 Deno.test("Event.wait() when addEventListener re-enters send()", async () => {
@@ -44,7 +55,7 @@ Deno.test("Event.wait() when addEventListener re-enters send()", async () => {
   evt.reset();
   const later = evt.wait({ timeout: 60_000 });
   await time.tickAsync(20);
-  assertFalse(await settledUnderFakeTime(time, later));
+  assertFalse(await settled(later));
   await time.tickAsync(59_980);
   const error = await assertRejects(() => later, DOMException);
   assertEquals(error.name, "TimeoutError");
@@ -122,7 +133,7 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
     const later = evt.wait({ timeout: 20 });
     await time.tickAsync(20);
     assertEquals((await later.catch((e) => e)).name, "TimeoutError");
-    assertFalse(await settledUnderFakeTime(time, early));
+    assertFalse(await settled(early));
     await time.tickAsync(30);
     assertEquals((await early.catch((e) => e)).name, "TimeoutError");
     assertFalse(time.next(), "a timer was left behind");
@@ -155,7 +166,7 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
     using _ = replaceSetTimeout(() => {
       throw boom;
     });
-    await time.tickAsync(10);
+    await tickKeepingStubs(time, 10);
     assertEquals((await first.catch((e) => e)).name, "TimeoutError");
     // It can no longer be timed: it fails loudly instead of hanging.
     assertStrictEquals(await second.catch((e) => e), boom);
@@ -214,20 +225,20 @@ function requestScopedTimers() {
   const real = globalThis.setTimeout;
   const owners = new Map<unknown, string>();
   let current = "global";
-  globalThis.setTimeout = ((callback: () => void, delay?: number) => {
+  const scoped = stub(globalThis, "setTimeout", (callback, delay) => {
     const owner = current;
     const timer = real(() => {
       owners.delete(timer);
       current = owner;
       try {
-        callback();
+        (callback as () => void)();
       } finally {
         current = "global";
       }
     }, delay);
     owners.set(timer, owner);
     return timer;
-  }) as typeof setTimeout;
+  });
   return {
     /** Runs `fn` as code of `request`. */
     in<R>(request: string, fn: () => R): R {
@@ -247,7 +258,7 @@ function requestScopedTimers() {
         }
       }
     },
-    [Symbol.dispose]: () => globalThis.setTimeout = real,
+    [Symbol.dispose]: () => scoped.restore(),
   };
 }
 
@@ -259,10 +270,10 @@ Deno.test("Event.wait() times out a waiter whatever request armed the timer", as
     const a = requests.in("a", () => shared.wait({ timeout: 20 }));
     await null; // a's turn ends: b comes in a turn, and a request, of its own
     const b = requests.in("b", () => shared.wait({ timeout: 200 }));
-    await time.tickAsync(20);
+    await tickKeepingStubs(time, 20);
     assertEquals((await a.catch((e) => e)).name, "TimeoutError");
     requests.end("a");
-    await time.tickAsync(180);
+    await tickKeepingStubs(time, 180);
     assertEquals((await b.catch((e) => e)).name, "TimeoutError");
   });
   await t.step(
@@ -275,7 +286,7 @@ Deno.test("Event.wait() times out a waiter whatever request armed the timer", as
       await null;
       const b = requests.in("b", () => shared.wait({ timeout: 100 }));
       requests.end("a"); // its client went away without a signal
-      await time.tickAsync(100);
+      await tickKeepingStubs(time, 100);
       assertEquals((await b.catch((e) => e)).name, "TimeoutError");
       // a's own timer was cancelled with its request; it goes with b's.
       assertEquals((await a.catch((e) => e)).name, "TimeoutError");
@@ -286,20 +297,15 @@ Deno.test("Event.wait() times out a waiter whatever request armed the timer", as
 Deno.test("Event.wait() shares one timer among the waiters of one turn", async () => {
   using time = new FakeTime();
   const evt = new Event();
-  let armed = 0;
-  const fake = globalThis.setTimeout;
-  using _ = replaceSetTimeout((...args) => {
-    armed++;
-    return fake(...args as Parameters<typeof setTimeout>);
-  });
+  using armed = spy(globalThis, "setTimeout");
   const waiters = [500, 900, 100, 700].map((timeout) =>
     evt.wait({ timeout }).catch((e) => e.name)
   );
-  assertEquals(armed, 2); // for 500, then for 100
+  assertSpyCalls(armed, 2); // for 500, then for 100
   await null;
   const later = evt.wait({ timeout: 1000 }).catch((e) => e.name);
-  assertEquals(armed, 3); // a turn of its own, a timer of its own
-  await time.tickAsync(1000);
+  assertSpyCalls(armed, 3); // a turn of its own, a timer of its own
+  await tickKeepingStubs(time, 1000);
   assertEquals(await Promise.all([...waiters, later]), [
     "TimeoutError",
     "TimeoutError",
@@ -309,17 +315,6 @@ Deno.test("Event.wait() shares one timer among the waiters of one turn", async (
   ]);
   assertFalse(time.next(), "a timer was left behind");
 });
-
-/** Counts setTimeout calls until disposed. */
-function countSetTimeout() {
-  const fake = globalThis.setTimeout;
-  let calls = 0;
-  const replaced = replaceSetTimeout((...args) => {
-    calls++;
-    return fake(...args as Parameters<typeof setTimeout>);
-  });
-  return { calls: () => calls, [Symbol.dispose]: replaced[Symbol.dispose] };
-}
 
 Deno.test("Event.wait() arms no timer for a waiter gone during addEventListener", async (t) => {
   for (const gone of ["sent", "aborted"] as const) {
@@ -333,9 +328,9 @@ Deno.test("Event.wait() arms no timer for a waiter gone during addEventListener"
         else controller.abort("gone");
         add(...args);
       };
-      using timers = countSetTimeout();
+      using timers = spy(globalThis, "setTimeout");
       const waiting = evt.wait({ signal, timeout: 20 }).catch((e) => e);
-      assertEquals(timers.calls(), 0);
+      assertSpyCalls(timers, 0);
       assertEquals(await waiting, gone === "sent" ? "x" : "gone");
     });
   }
@@ -407,14 +402,11 @@ Deno.test("Event ignores a timer it could not clear", async () => {
   using time = new FakeTime();
   const evt = new Event<number>();
   const first = evt.wait({ timeout: 50 });
-  const realClear = globalThis.clearTimeout;
-  globalThis.clearTimeout = () => {
-    throw new Error("clearTimeout");
-  };
-  try {
+  {
+    using _ = stub(globalThis, "clearTimeout", () => {
+      throw new Error("clearTimeout");
+    });
     evt.send(1); // the timer stays armed: it must be inert
-  } finally {
-    globalThis.clearTimeout = realClear;
   }
   assertEquals(await first, 1);
   evt.reset();
@@ -429,15 +421,10 @@ Deno.test("Event.wait() times out on time when the clock goes back", async () =>
   using time = new FakeTime();
   const evt = new Event();
   const waiting = evt.wait({ timeout: 100 });
-  const fakeNow = Date.now;
-  Date.now = () => fakeNow() - 50; // the wall clock is set back 50 ms
-  try {
-    await time.tickAsync(100);
-    // The timer's delay passed: that is enough, whatever the clock says.
-    assertEquals((await waiting.catch((e) => e)).name, "TimeoutError");
-  } finally {
-    Date.now = fakeNow;
-  }
+  using _ = clockSetBack(50);
+  await tickKeepingStubs(time, 100);
+  // The timer's delay passed: that is enough, whatever the clock says.
+  assertEquals((await waiting.catch((e) => e)).name, "TimeoutError");
 });
 
 Deno.test("Event.wait() with many timed-out waiters on one signal, then an abort", async () => {
@@ -479,7 +466,7 @@ Deno.test("Event.wait() after the only timed waiter was aborted times out on tim
       if (turn === "next") await null;
       const second = evt.wait({ timeout: 50 });
       await time.tickAsync(49);
-      assertFalse(await settledUnderFakeTime(time, second));
+      assertFalse(await settled(second));
       await time.tickAsync(1);
       assertEquals((await second.catch((e) => e)).name, "TimeoutError");
       assertFalse(time.next(), "a timer was left behind");
@@ -525,15 +512,12 @@ Deno.test("Event.wait() takes the abort listener back when a send comes", async 
 Deno.test("Event.wait() when queueMicrotask throws", async () => {
   using time = new FakeTime();
   const evt = new Event();
-  const real = globalThis.queueMicrotask;
-  globalThis.queueMicrotask = () => {
-    throw new Error("no microtasks here");
-  };
   let waiting: Promise<unknown>;
-  try {
+  {
+    using _ = stub(globalThis, "queueMicrotask", () => {
+      throw new Error("no microtasks here");
+    });
     waiting = evt.wait({ timeout: 10 }).catch((e) => e.name);
-  } finally {
-    globalThis.queueMicrotask = real;
   }
   await time.tickAsync(10);
   assertEquals(await waiting, "TimeoutError");
@@ -542,15 +526,15 @@ Deno.test("Event.wait() when queueMicrotask throws", async () => {
 Deno.test("Event.wait() re-arms a turn's timer only while its waiters wait", async () => {
   using time = new FakeTime();
   const evt = new Event();
-  using timers = countSetTimeout();
+  using timers = spy(globalThis, "setTimeout");
   const a = evt.wait({ timeout: 10 }).catch((e) => e.name);
   await null;
   const b = evt.wait({ timeout: 100 }).catch((e) => e.name);
-  assertEquals(timers.calls(), 2);
-  await time.tickAsync(10);
+  assertSpyCalls(timers, 2);
+  await tickKeepingStubs(time, 10);
   assertEquals(await a, "TimeoutError");
-  assertEquals(timers.calls(), 2, "a's turn has no waiter left to time");
-  await time.tickAsync(90);
+  assertSpyCalls(timers, 2); // a's turn has no waiter left to time
+  await tickKeepingStubs(time, 90);
   assertEquals(await b, "TimeoutError");
   assertFalse(time.next(), "a timer was left behind");
 });
@@ -583,9 +567,9 @@ Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
       return fake(...args as Parameters<typeof setTimeout>);
     });
     const outer = evt.wait({ timeout: 50 }).catch((e) => e.name);
-    await time.tickAsync(5);
+    await tickKeepingStubs(time, 5);
     assertEquals(await inner, "TimeoutError");
-    await time.tickAsync(45);
+    await tickKeepingStubs(time, 45);
     assertEquals(await outer, "TimeoutError");
   });
 });
@@ -620,10 +604,10 @@ Deno.test("Event.wait() when re-arming after an expiry fails", async (t) => {
       }
       return fake(...args as Parameters<typeof setTimeout>);
     });
-    await time.tickAsync(10);
+    await tickKeepingStubs(time, 10);
     assertEquals(await early, "TimeoutError");
     assertEquals(await sameTurn, "no timer this once");
-    await time.tickAsync(10);
+    await tickKeepingStubs(time, 10);
     assertEquals(await otherTurn, "TimeoutError");
     assertEquals(evt.waiting, 0);
   });
@@ -636,7 +620,7 @@ Deno.test("Event.wait() when re-arming after an expiry fails", async (t) => {
       evt.send("sent in setTimeout");
       throw new Error("and then threw");
     });
-    await time.tickAsync(10);
+    await tickKeepingStubs(time, 10);
     assertEquals(await early, "TimeoutError");
     assertEquals(await later, "sent in setTimeout");
     assertEquals(evt.waiting, 0);

@@ -14,7 +14,7 @@ import {
 } from "@std/assert";
 import { FakeTime } from "@std/testing/time";
 import { Event, EventStateError, type WaitOptions } from "../mod.ts";
-import { settledUnderFakeTime } from "./_settled.ts";
+import { settled } from "./_helpers.ts";
 
 Deno.test("Event.send() and sendException() accept any value, including odd ones", async () => {
   const odd = [
@@ -115,7 +115,7 @@ Deno.test("Event.wait() with odd timeouts", async (t) => {
       const evt = new Event<number>();
       const waiting = evt.wait({ timeout: Number.MAX_VALUE });
       for (let i = 0; i < 5; i++) time.tick(2 ** 31 - 1);
-      assert(!(await settledUnderFakeTime(time, waiting)));
+      assert(!(await settled(waiting)));
       evt.send(1);
       assertEquals(await waiting, 1);
       assert(!time.next(), "a timer was left behind");
@@ -134,7 +134,7 @@ Deno.test("Event.wait() with odd timeouts", async (t) => {
     const evt = new Event();
     const waiting = evt.wait({ timeout: 1.5 });
     time.tick(1);
-    assert(!(await settledUnderFakeTime(time, waiting)));
+    assert(!(await settled(waiting)));
     time.tick(1);
     const error = await assertRejects(() => waiting, DOMException);
     assertEquals(error.name, "TimeoutError");

@@ -8,6 +8,7 @@
  * `FC_NUM_RUNS` sets the number of runs (`deno task test:deep` runs many).
  */
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
+import { stub } from "@std/testing/mock";
 import { FakeTime } from "@std/testing/time";
 // Inline, not in deno.json: `deno task` fetches every npm import listed there
 // first, and `deno task demo` must run with no npm registry.
@@ -267,20 +268,20 @@ async function run(ops: Op[]): Promise<void> {
       };
     }
     const adds = entry?.adds ?? 0;
-    const realSetTimeout = globalThis.setTimeout;
-    if (step.noTimers) {
-      globalThis.setTimeout = (() => {
-        throw timerError;
-      }) as unknown as typeof setTimeout;
-    }
     let promise: Promise<unknown>;
-    try {
-      promise = step.controller === undefined && step.timeout === undefined
-        ? evt.wait()
-        : evt.wait(options);
-    } finally {
-      globalThis.setTimeout = realSetTimeout;
-      if (entry !== undefined) entry.hook = undefined;
+    {
+      using _ = step.noTimers
+        ? stub(globalThis, "setTimeout", () => {
+          throw timerError;
+        })
+        : undefined;
+      try {
+        promise = step.controller === undefined && step.timeout === undefined
+          ? evt.wait()
+          : evt.wait(options);
+      } finally {
+        if (entry !== undefined) entry.hook = undefined;
+      }
     }
     if (entry !== undefined) {
       assertEquals(

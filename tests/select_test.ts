@@ -9,10 +9,17 @@ import {
   assertStrictEquals,
   assertStringIncludes,
 } from "@std/assert";
+import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { FakeTime } from "@std/testing/time";
 import { Event } from "../mod.ts";
-import { settledUnderFakeTime } from "./_settled.ts";
-import { assertType, countedSignal, type Exact } from "./_helpers.ts";
+import {
+  assertType,
+  clockSetBack,
+  countedSignal,
+  type Exact,
+  settled,
+  tickKeepingStubs,
+} from "./_helpers.ts";
 
 async function collect<E>(iterator: AsyncIterable<E>): Promise<E[]> {
   const items: E[] = [];
@@ -151,7 +158,7 @@ Deno.test("Event.first() signal and timeout bound the whole call", async (t) => 
     const [a, b] = [new Event(), new Event()];
     const first = Event.first([a, b], { timeout: 100 });
     await time.tickAsync(99);
-    assertFalse(await settledUnderFakeTime(time, first));
+    assertFalse(await settled(first));
     await time.tickAsync(1);
     const error = await assertRejects(() => first, DOMException);
     assertEquals(error.name, "TimeoutError");
@@ -169,7 +176,7 @@ Deno.test("Event.first() signal and timeout bound the whole call", async (t) => 
       const a = new Event();
       const first = Event.first([a], { timeout: 2 ** 31 + 5 });
       await time.tickAsync(2 ** 31 + 4);
-      assertFalse(await settledUnderFakeTime(time, first));
+      assertFalse(await settled(first));
       await time.tickAsync(1);
       assertEquals((await first.catch((e) => e)).name, "TimeoutError");
     },
@@ -248,15 +255,12 @@ Deno.test("Event.first() when the signal or the host's timers throw", async (t) 
   await t.step("setTimeout throws", async () => {
     const a = new Event();
     const boom = new Error("no timers here");
-    const real = globalThis.setTimeout;
-    globalThis.setTimeout = (() => {
-      throw boom;
-    }) as unknown as typeof setTimeout;
     let first: Promise<unknown>;
-    try {
+    {
+      using _ = stub(globalThis, "setTimeout", () => {
+        throw boom;
+      });
       first = Event.first([a], { timeout: 10 });
-    } finally {
-      globalThis.setTimeout = real;
     }
     assertStrictEquals(await first.catch((e) => e), boom);
     assertEquals(a.waiting, 0);
@@ -415,48 +419,31 @@ Deno.test("Event.first() when the signal aborts inside addEventListener", async 
 
 Deno.test("Event.first() with an infinite timeout arms no timer", async () => {
   const a = new Event();
-  let armed = 0;
-  const real = globalThis.setTimeout;
-  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
-    armed++;
-    return real(...args);
-  }) as typeof setTimeout;
-  try {
-    const first = Event.first([a], { timeout: Infinity });
-    a.send();
-    assertStrictEquals(await first, a);
-  } finally {
-    globalThis.setTimeout = real;
-  }
-  assertEquals(armed, 0);
+  using armed = spy(globalThis, "setTimeout");
+  const first = Event.first([a], { timeout: Infinity });
+  a.send();
+  assertStrictEquals(await first, a);
+  assertSpyCalls(armed, 0);
 });
 
 Deno.test("Event.first() times out on time when the clock goes back", async () => {
   using time = new FakeTime();
   const a = new Event();
   const first = Event.first([a], { timeout: 100 });
-  const fakeNow = Date.now;
-  Date.now = () => fakeNow() - 50;
-  try {
-    await time.tickAsync(100);
-    assertEquals((await first.catch((e) => e)).name, "TimeoutError");
-  } finally {
-    Date.now = fakeNow;
-  }
+  using _ = clockSetBack(50);
+  await tickKeepingStubs(time, 100);
+  assertEquals((await first.catch((e) => e)).name, "TimeoutError");
 });
 
 Deno.test("Event.first() ignores a timer it could not clear", async () => {
   using time = new FakeTime();
   const a = new Event();
   const first = Event.first([a], { timeout: 2 ** 31 + 5 });
-  const realClear = globalThis.clearTimeout;
-  globalThis.clearTimeout = () => {
-    throw new Error("clearTimeout");
-  };
-  try {
+  {
+    using _ = stub(globalThis, "clearTimeout", () => {
+      throw new Error("clearTimeout");
+    });
     a.send();
-  } finally {
-    globalThis.clearTimeout = realClear;
   }
   assertStrictEquals(await first, a);
   await time.tickAsync(2 ** 31 - 1); // the stale timer fires: no re-arm
@@ -564,14 +551,12 @@ Deno.test("Event.first() when re-arming a long timeout fails", async () => {
   const a = new Event();
   const first = Event.first([a], { timeout: 2 ** 31 + 5 });
   const boom = new Error("no timers any more");
-  const fake = globalThis.setTimeout;
-  globalThis.setTimeout = (() => {
-    throw boom;
-  }) as unknown as typeof setTimeout;
-  try {
-    await time.tickAsync(2 ** 31 - 1); // the first timer fires and re-arms
-  } finally {
-    globalThis.setTimeout = fake;
+  {
+    using _ = stub(globalThis, "setTimeout", () => {
+      throw boom;
+    });
+    // The first timer fires and re-arms.
+    await tickKeepingStubs(time, 2 ** 31 - 1);
   }
   assertStrictEquals(await first.catch((e) => e), boom);
   assertEquals(a.waiting, 0);
@@ -581,15 +566,13 @@ Deno.test("Event.first() leaves no timer when setTimeout re-enters send()", asyn
   using time = new FakeTime();
   const a = new Event();
   const fake = globalThis.setTimeout;
-  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
-    a.send(); // stops the selection while its timer is being set
-    return fake(...args);
-  }) as typeof setTimeout;
   let first: Promise<Event>;
-  try {
+  {
+    using _ = stub(globalThis, "setTimeout", (...args) => {
+      a.send(); // stops the selection while its timer is being set
+      return fake(...args);
+    });
     first = Event.first([a], { timeout: 50 });
-  } finally {
-    globalThis.setTimeout = fake;
   }
   assertStrictEquals(await first, a);
   assertFalse(time.next(), "a timer was left behind");
