@@ -156,7 +156,9 @@ class Waiter<T> {
     this.reject = reject;
     this.timeout = timeout;
     // No clock read for no deadline: it is most of a signal waiter's cost.
-    this.deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
+    this.deadline = timeout === Infinity
+      ? Infinity
+      : performance.now() + timeout;
     this.order = order;
     this.group = group;
   }
@@ -179,7 +181,7 @@ function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
 class Clock {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /**
-   * When the timer fires (Date.now() time); Infinity while unarmed. Never
+   * When the timer fires (performance.now() time); Infinity while unarmed. Never
    * later than the earliest deadline of its waiters.
    */
   timerAt = Infinity;
@@ -1152,7 +1154,7 @@ export class Event<T = void> {
     if (this.#tracked !== tracked || clock.timer !== timer) return; // stale
     clock.timer = undefined;
     // The timer firing proves its delay passed, even if the clock went back.
-    const now = Math.max(Date.now(), clock.timerAt);
+    const now = Math.max(performance.now(), clock.timerAt);
     clock.timerAt = Infinity;
     // Every waiter due goes, whichever clock it has: in deadline order.
     const heap = tracked.heap;
@@ -1193,7 +1195,7 @@ export class Event<T = void> {
    * has changed.
    */
   #arm(tracked: Tracked<T>, clock: Clock, deadline: number): void {
-    const now = Date.now();
+    const now = performance.now();
     const at = now + delayUntil(deadline, now);
     const timer: ReturnType<typeof setTimeout> = setTimeout(
       () => this.#expire(tracked, clock, timer),
@@ -1298,7 +1300,7 @@ class Selection<E extends AnyEvent> implements Watcher {
         if (this.#stopped) this.#unlisten();
       }
       if (!this.#stopped && timeout !== undefined && timeout !== Infinity) {
-        this.#arm(Date.now() + timeout, timeout);
+        this.#arm(performance.now() + timeout, timeout);
       }
     } catch (error) {
       this.fail(error);
@@ -1342,12 +1344,12 @@ class Selection<E extends AnyEvent> implements Watcher {
   };
 
   #arm(deadline: number, timeout: number): void {
-    const now = Date.now();
+    const now = performance.now();
     const at = now + delayUntil(deadline, now);
     const timer = setTimeout(() => {
       if (this.#stopped) return;
       // The timer firing proves its delay passed, even if the clock went back.
-      if (Math.max(Date.now(), at) < deadline) {
+      if (Math.max(performance.now(), at) < deadline) {
         try {
           this.#arm(deadline, timeout);
         } catch (error) {

@@ -10,10 +10,10 @@ import {
   assertThrows,
 } from "@std/assert";
 import { assertSpyCalls, spy } from "@std/testing/mock";
-import { FakeTime } from "@std/testing/time";
+import type { FakeTime } from "@std/testing/time";
 import { inspect as nodeInspect } from "node:util";
 import { Event, EventStateError, type WaitOptions } from "./mod.ts";
-import { settled } from "./tests/_helpers.ts";
+import { FakeMonotonicTime, settled } from "./tests/_helpers.ts";
 import { assertType, type Exact } from "./tests/_helpers.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
@@ -233,7 +233,7 @@ Deno.test("Event.wait() on a sent event settles at once, with no timer", async (
 });
 
 Deno.test("Event.wait() with a timeout rejects with a TimeoutError and leaves the event unsent", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event<string>();
   const plain = outcome(evt.wait());
   const timed = outcome(evt.wait({ timeout: 100 }));
@@ -251,7 +251,7 @@ Deno.test("Event.wait() with a timeout rejects with a TimeoutError and leaves th
 });
 
 Deno.test("Event.wait() times out waiters in deadline order, ties in call order", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const log: string[] = [];
   const waiters = [
@@ -271,7 +271,7 @@ Deno.test("Event.wait() times out waiters in deadline order, ties in call order"
 });
 
 Deno.test("Event.wait() keeps one timer per turn, armed for the earliest deadline", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   using setTimeoutSpy = spy(globalThis, "setTimeout");
   const evt = new Event();
   const late = outcome(evt.wait({ timeout: 500 }));
@@ -294,7 +294,7 @@ Deno.test("Event.wait() keeps one timer per turn, armed for the earliest deadlin
 });
 
 Deno.test("Event.wait() with a timeout above setTimeout's limit waits the full time", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const timeout = 2 ** 31 + 5;
   const waiting = evt.wait({ timeout });
@@ -317,7 +317,7 @@ Deno.test("Event.wait() with an infinite timeout arms no timer", async () => {
 });
 
 Deno.test("Event.wait() with timeout 0 times out a fresh event on the next timer turn", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const waiting = outcome(evt.wait({ timeout: 0 }));
   assertFalse(await settled(waiting));
@@ -329,7 +329,7 @@ Deno.test("Event.wait() with timeout 0 times out a fresh event on the next timer
 });
 
 Deno.test("Event.wait() with timeout 0 resolves when sent in the same turn", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event<number>();
   const waiting = evt.wait({ timeout: 0 });
   evt.send(7);
@@ -446,7 +446,7 @@ Deno.test("Event.wait() removes its abort listener on every way out", async (t) 
   ];
   for (const [name, leave] of ways) {
     await t.step(name, async () => {
-      using time = new FakeTime();
+      using time = new FakeMonotonicTime();
       const evt = new Event<number>();
       const controller = new AbortController();
       using addSpy = spy(controller.signal, "addEventListener");
@@ -475,7 +475,7 @@ Deno.test("Event.wait() removes its abort listener on every way out", async (t) 
 });
 
 Deno.test("Event.wait() keeps the listener while other waiters still use the signal", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event<number>();
   const controller = new AbortController();
   using removeSpy = spy(controller.signal, "removeEventListener");
@@ -534,7 +534,7 @@ Deno.test("Event.wait() rejects bad options without throwing and changes nothing
 });
 
 Deno.test("Event.wait() treats -0 as a zero timeout", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const waiting = outcome(evt.wait({ timeout: -0 }));
   await time.tickAsync(0);
@@ -661,7 +661,7 @@ Deno.test("Event.ready(), hasResult(), hasException() and poll*() follow the sta
 });
 
 Deno.test("Event.waiting counts pending wait() calls", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const controller = new AbortController();
   const waiters = [
@@ -821,7 +821,7 @@ Deno.test("Event.wait() treats -0 in a message as -0", async () => {
 });
 
 Deno.test("Event.wait() timeout error names the timeout", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const waiters = [250, 100.5].map((timeout) =>
     evt.wait({ timeout }).catch((e) => e)

@@ -1,6 +1,6 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 /** Helpers shared by the test files. */
-import type { FakeTime } from "@std/testing/time";
+import { FakeTime } from "@std/testing/time";
 
 /**
  * The host's own `setTimeout`, taken when this module loads, before any test
@@ -44,18 +44,54 @@ export async function settled(promise: Promise<unknown>): Promise<boolean> {
 }
 
 /**
- * Sets the wall clock back by `ms` until disposed. `FakeTime` answers
- * `Date.now` itself and cannot go back, and `stub()` wraps functions, not a
- * constructor with statics: so this swaps the global `Date` for a view of
- * the fake one whose `now()` lags.
+ * A `FakeTime` that also drives `performance.now()`, the monotonic clock the
+ * event measures timeouts on (`FakeTime` fakes `Date` and the timers only).
+ * `performanceLag` holds that clock back from the fake time, as a coarse
+ * clock may be when a timer fires.
+ *
+ * Not through `stub()`: a stub records every call, and the stress tests read
+ * the clock millions of times under a heap budget. `now` is an own property
+ * shadowing `Performance.prototype.now` until restored.
  */
-export function clockSetBack(ms: number): Disposable {
-  const fakeDate = Date;
-  globalThis.Date = new Proxy(fakeDate, {
+export class FakeMonotonicTime extends FakeTime {
+  performanceLag = 0;
+
+  constructor(start?: number) {
+    // A test that died on a promise fake time never settles (Deno ends such
+    // a test without running its disposals) leaves its FakeTime installed:
+    // take it down here, so that it does not fail every later test too.
+    try {
+      FakeTime.restore();
+    } catch {
+      // Time was not faked: the usual case.
+    }
+    super(start);
+    Object.defineProperty(performance, "now", {
+      configurable: true,
+      value: () => this.now - this.performanceLag,
+    });
+  }
+
+  override restore(): void {
+    delete (performance as { now?: unknown }).now;
+    super.restore();
+  }
+}
+
+/**
+ * Steps the wall clock (`Date.now()`) by `ms`, forward or back, until
+ * disposed, leaving timers and `performance.now()` alone: what NTP or a
+ * laptop waking up does. `FakeTime` answers `Date.now` itself, and `stub()`
+ * wraps functions, not a constructor with statics: so this swaps the global
+ * `Date` for a view of the current one whose `now()` is stepped.
+ */
+export function wallClockStepped(ms: number): Disposable {
+  const date = Date;
+  globalThis.Date = new Proxy(date, {
     get: (target, key) =>
-      key === "now" ? () => fakeDate.now() - ms : Reflect.get(target, key),
+      key === "now" ? () => date.now() + ms : Reflect.get(target, key),
   });
-  return { [Symbol.dispose]: () => globalThis.Date = fakeDate };
+  return { [Symbol.dispose]: () => globalThis.Date = date };
 }
 
 /** A real signal that counts the abort listeners added and not removed. */

@@ -6,19 +6,21 @@
  * every waiter settles once, and no waiter, timer or listener is left.
  */
 import {
+  assert,
   assertEquals,
   assertFalse,
   assertRejects,
   assertStrictEquals,
 } from "@std/assert";
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
-import { FakeTime } from "@std/testing/time";
+import type { FakeTime } from "@std/testing/time";
 import { Event } from "../mod.ts";
 import {
-  clockSetBack,
   countedSignal,
+  FakeMonotonicTime,
   settled,
   tickKeepingStubs,
+  wallClockStepped,
 } from "./_helpers.ts";
 
 /**
@@ -35,7 +37,7 @@ function replaceSetTimeout(
 }
 
 Deno.test("Event.wait() when addEventListener re-enters send()", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event<string>();
   const { signal, listeners } = countedSignal();
   const add = signal.addEventListener;
@@ -64,7 +66,7 @@ Deno.test("Event.wait() when addEventListener re-enters send()", async () => {
 Deno.test("Event.wait() when addEventListener re-enters abort()", async (t) => {
   for (const when of ["before", "after"] as const) {
     await t.step(`${when} adding the listener`, async () => {
-      using time = new FakeTime();
+      using time = new FakeMonotonicTime();
       const evt = new Event<string>();
       const { controller, signal, listeners } = countedSignal();
       const add = signal.addEventListener;
@@ -113,7 +115,7 @@ Deno.test("Event.wait() when addEventListener throws", async () => {
 
 Deno.test("Event.wait() when setTimeout throws", async (t) => {
   await t.step("the waiter rejects with the host's error", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const evt = new Event<string>();
     const { signal, listeners } = countedSignal();
     const early = evt.wait({ timeout: 50 });
@@ -141,7 +143,7 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
   await t.step(
     "a phantom deadline does not hold back later waiters",
     async () => {
-      using time = new FakeTime();
+      using time = new FakeMonotonicTime();
       const evt = new Event<string>();
       {
         using _ = replaceSetTimeout(() => {
@@ -156,7 +158,7 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
     },
   );
   await t.step("re-arming after an expiry fails", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const evt = new Event<string>();
     const first = evt.wait({ timeout: 10 });
     const second = evt.wait({ timeout: 20 });
@@ -177,7 +179,7 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
 });
 
 Deno.test("Event.wait() when setTimeout re-enters send()", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event<string>();
   const fake = globalThis.setTimeout;
   using _ = replaceSetTimeout((...args) => {
@@ -191,7 +193,7 @@ Deno.test("Event.wait() when setTimeout re-enters send()", async () => {
 });
 
 Deno.test("Event.wait() leaves no timer when a failed call out empties the heap", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const other = new AbortController();
   const timed = evt.wait({ signal: other.signal, timeout: 50 });
@@ -264,7 +266,7 @@ function requestScopedTimers() {
 
 Deno.test("Event.wait() times out a waiter whatever request armed the timer", async (t) => {
   await t.step("the earlier request times out and ends first", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     using requests = requestScopedTimers();
     const shared = new Event();
     const a = requests.in("a", () => shared.wait({ timeout: 20 }));
@@ -279,7 +281,7 @@ Deno.test("Event.wait() times out a waiter whatever request armed the timer", as
   await t.step(
     "the earlier request ends early, its waiter still pending",
     async () => {
-      using time = new FakeTime();
+      using time = new FakeMonotonicTime();
       using requests = requestScopedTimers();
       const shared = new Event();
       const a = requests.in("a", () => shared.wait({ timeout: 50 }));
@@ -295,7 +297,7 @@ Deno.test("Event.wait() times out a waiter whatever request armed the timer", as
 });
 
 Deno.test("Event.wait() shares one timer among the waiters of one turn", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   using armed = spy(globalThis, "setTimeout");
   const waiters = [500, 900, 100, 700].map((timeout) =>
@@ -319,7 +321,7 @@ Deno.test("Event.wait() shares one timer among the waiters of one turn", async (
 Deno.test("Event.wait() arms no timer for a waiter gone during addEventListener", async (t) => {
   for (const gone of ["sent", "aborted"] as const) {
     await t.step(gone, async () => {
-      using _time = new FakeTime();
+      using _time = new FakeMonotonicTime();
       const evt = new Event<string>();
       const { controller, signal } = countedSignal();
       const add = signal.addEventListener;
@@ -399,7 +401,7 @@ Deno.test("Event ignores a listener it could not take back", async () => {
 });
 
 Deno.test("Event ignores a timer it could not clear", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event<number>();
   const first = evt.wait({ timeout: 50 });
   {
@@ -417,18 +419,40 @@ Deno.test("Event ignores a timer it could not clear", async () => {
   assertEquals(await second, 2);
 });
 
-Deno.test("Event.wait() times out on time when the clock goes back", async () => {
-  using time = new FakeTime();
+Deno.test("Event.wait() times out when its timer fires, though performance.now() lags", async () => {
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const waiting = evt.wait({ timeout: 100 });
-  using _ = clockSetBack(50);
-  await tickKeepingStubs(time, 100);
+  time.performanceLag = 50;
+  await time.tickAsync(100);
   // The timer's delay passed: that is enough, whatever the clock says.
   assertEquals((await waiting.catch((e) => e)).name, "TimeoutError");
 });
 
+Deno.test("Event.wait() measures its timeout on a monotonic clock, whatever the wall clock does", async (t) => {
+  for (const hour of [1, -1]) {
+    await t.step(`the wall clock steps ${hour}h`, async () => {
+      using time = new FakeMonotonicTime();
+      const evt = new Event();
+      // One turn: one timer, re-armed for the long waiter after the short.
+      const long = evt.wait({ timeout: 60_000 }).catch((e) => e.name);
+      const short = evt.wait({ timeout: 20 }).catch((e) => e.name);
+      using _ = wallClockStepped(hour * 3_600_000);
+      await tickKeepingStubs(time, 20);
+      assertEquals(await short, "TimeoutError");
+      assertFalse(await settled(long), "timed out early");
+      await tickKeepingStubs(time, 59_979);
+      assertFalse(await settled(long), "timed out early");
+      await tickKeepingStubs(time, 1);
+      assert(await settled(long), "timed out late");
+      assertEquals(await long, "TimeoutError");
+      assertFalse(time.next(), "a timer was left behind");
+    });
+  }
+});
+
 Deno.test("Event.wait() with many timed-out waiters on one signal, then an abort", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const controller = new AbortController();
   const { signal } = controller;
@@ -457,7 +481,7 @@ Deno.test("Event.wait() with many timed-out waiters on one signal, then an abort
 Deno.test("Event.wait() after the only timed waiter was aborted times out on time", async (t) => {
   for (const turn of ["same", "next"] as const) {
     await t.step(`in the ${turn} turn`, async () => {
-      using time = new FakeTime();
+      using time = new FakeMonotonicTime();
       const evt = new Event();
       const controller = new AbortController();
       const first = evt.wait({ signal: controller.signal, timeout: 10 });
@@ -475,7 +499,7 @@ Deno.test("Event.wait() after the only timed waiter was aborted times out on tim
 });
 
 Deno.test("Event.wait() keeps every deadline when waiters mid-heap leave", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const timeouts = [70, 10, 50, 30, 90, 20, 60, 40, 80];
   const controllers = timeouts.map(() => new AbortController());
@@ -510,7 +534,7 @@ Deno.test("Event.wait() takes the abort listener back when a send comes", async 
 });
 
 Deno.test("Event.wait() when queueMicrotask throws", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   let waiting: Promise<unknown>;
   {
@@ -524,7 +548,7 @@ Deno.test("Event.wait() when queueMicrotask throws", async () => {
 });
 
 Deno.test("Event.wait() re-arms a turn's timer only while its waiters wait", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   using timers = spy(globalThis, "setTimeout");
   const a = evt.wait({ timeout: 10 }).catch((e) => e.name);
@@ -541,7 +565,7 @@ Deno.test("Event.wait() re-arms a turn's timer only while its waiters wait", asy
 
 Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
   await t.step("an abort of the waiter being armed", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const evt = new Event();
     const controller = new AbortController();
     const fake = globalThis.setTimeout;
@@ -554,7 +578,7 @@ Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
     assertFalse(time.next(), "a timer was left behind");
   });
   await t.step("a wait() with an earlier deadline", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const evt = new Event();
     const fake = globalThis.setTimeout;
     let inner: Promise<unknown> | undefined;
@@ -575,7 +599,7 @@ Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
 });
 
 Deno.test("Event.wait() leaves no timer for a waiter without a deadline", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const evt = new Event();
   const signal = new AbortController().signal;
   const untimed = evt.wait({ signal });
@@ -589,7 +613,7 @@ Deno.test("Event.wait() leaves no timer for a waiter without a deadline", async 
 
 Deno.test("Event.wait() when re-arming after an expiry fails", async (t) => {
   await t.step("only the waiters of that turn fail", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const evt = new Event();
     const early = evt.wait({ timeout: 10 }).catch((e) => e.name);
     const sameTurn = evt.wait({ timeout: 30 }).catch((e) => e.message);
@@ -612,7 +636,7 @@ Deno.test("Event.wait() when re-arming after an expiry fails", async (t) => {
     assertEquals(evt.waiting, 0);
   });
   await t.step("a send made in there wins", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const evt = new Event<string>();
     const early = evt.wait({ timeout: 10 }).catch((e) => e.name);
     const later = evt.wait({ timeout: 30 });

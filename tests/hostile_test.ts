@@ -12,9 +12,8 @@ import {
   assertStrictEquals,
   assertThrows,
 } from "@std/assert";
-import { FakeTime } from "@std/testing/time";
 import { Event, EventStateError, type WaitOptions } from "../mod.ts";
-import { settled } from "./_helpers.ts";
+import { FakeMonotonicTime, settled } from "./_helpers.ts";
 
 Deno.test("Event.send() and sendException() accept any value, including odd ones", async () => {
   const odd = [
@@ -111,7 +110,7 @@ Deno.test("Event.wait() with odd timeouts", async (t) => {
   await t.step(
     "Number.MAX_VALUE waits, re-arming one timer at a time",
     async () => {
-      using time = new FakeTime();
+      using time = new FakeMonotonicTime();
       const evt = new Event<number>();
       const waiting = evt.wait({ timeout: Number.MAX_VALUE });
       for (let i = 0; i < 5; i++) time.tick(2 ** 31 - 1);
@@ -122,7 +121,7 @@ Deno.test("Event.wait() with odd timeouts", async (t) => {
     },
   );
   await t.step("Infinity arms no timer", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const evt = new Event<number>();
     const waiting = evt.wait({ timeout: Infinity });
     assert(!time.next(), "a timer was armed");
@@ -130,7 +129,7 @@ Deno.test("Event.wait() with odd timeouts", async (t) => {
     assertEquals(await waiting, 2);
   });
   await t.step("a fractional timeout", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const evt = new Event();
     const waiting = evt.wait({ timeout: 1.5 });
     time.tick(1);
@@ -283,7 +282,7 @@ Deno.test("Event methods called from a waiter's continuation", async (t) => {
   await t.step(
     "aborting a later waiter's signal from a timeout wake-up",
     async () => {
-      using time = new FakeTime();
+      using time = new FakeMonotonicTime();
       const evt = new Event<number>();
       const controller = new AbortController();
       const reason = new Error("from a wake-up");

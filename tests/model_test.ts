@@ -9,12 +9,12 @@
  */
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { stub } from "@std/testing/mock";
-import { FakeTime } from "@std/testing/time";
 // Inline, not in deno.json: `deno task` fetches every npm import listed there
 // first, and `deno task demo` must run with no npm registry.
 // deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@^4.10.2";
 import { Event, EventStateError, type WaitOptions } from "../mod.ts";
+import { FakeMonotonicTime } from "./_helpers.ts";
 
 const CONTROLLERS = 3;
 
@@ -162,7 +162,7 @@ async function flush(): Promise<void> {
 
 /** Runs one sequence on Event and on the model, comparing every step. */
 async function run(ops: Op[]): Promise<void> {
-  using time = new FakeTime(0);
+  using time = new FakeMonotonicTime(0);
   const evt = new Event<unknown>();
   const model = new Model();
   const controllers = Array.from({ length: CONTROLLERS }, () => {

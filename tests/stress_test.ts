@@ -7,8 +7,8 @@
  * The heap checks need `--v8-flags=--expose-gc`, which the test task passes.
  */
 import { assert, assertEquals, assertLess } from "@std/assert";
-import { FakeTime } from "@std/testing/time";
 import { Event } from "../mod.ts";
+import { FakeMonotonicTime } from "./_helpers.ts";
 
 const DEEP = Deno.env.get("STRESS") === "deep";
 const size = (normal: number, deep: number) => DEEP ? deep : normal;
@@ -48,7 +48,7 @@ Deno.test("Event.send() wakes a very large number of plain waiters", async () =>
 });
 
 Deno.test("Event.wait() times out 100,000 waiters with one timer", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const n = 100_000;
   const evt = new Event();
   let timedOut = 0;
@@ -118,7 +118,7 @@ Deno.test("Event keeps a flat heap through wait-then-abort and wait-then-timeout
   });
 
   await t.step("wait-then-timeout", async () => {
-    using time = new FakeTime();
+    using time = new FakeMonotonicTime();
     const signal = new AbortController().signal;
     await assertFlatHeap(() => {
       const waiting = evt.wait({ timeout: 1, signal });
@@ -206,7 +206,7 @@ Deno.test("Event.first() against a long-lived stop event leaks nothing", async (
 });
 
 Deno.test("Event keeps a long-lived signal's group small as its waiters time out", async () => {
-  using time = new FakeTime();
+  using time = new FakeMonotonicTime();
   const n = 100_000;
   const evt = new Event();
   const signal = new AbortController().signal;
