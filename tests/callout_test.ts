@@ -13,7 +13,6 @@ import {
   assertStrictEquals,
 } from "@std/assert";
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
-import type { FakeTime } from "@std/testing/time";
 import { Event } from "../mod.ts";
 import {
   countedSignal,
