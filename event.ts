@@ -191,6 +191,12 @@ class Clock {
 
 /** What only waiters with a signal or a timeout need. */
 class Tracked<T> {
+  /**
+   * The event whose waiters these are: the one that made them, or the
+   * carrier that took them over while a sent thenable settles. They are
+   * current while `owner.#tracked` is this object.
+   */
+  owner: AnyEvent;
   /** Every plain batch and tracked waiter, in wait() order. */
   queue: (PromiseWithResolvers<T> | Waiter<T>)[];
   /** Tombstones in the queue: waiters that left early. */
@@ -205,8 +211,9 @@ class Tracked<T> {
   /** One abort listener per signal, shared by its waiters. */
   groups: Map<AbortSignal, SignalGroup<T>> = new Map();
 
-  constructor(batch: PromiseWithResolvers<T> | undefined) {
+  constructor(batch: PromiseWithResolvers<T> | undefined, owner: AnyEvent) {
     this.queue = batch === undefined ? [] : [batch];
+    this.owner = owner;
   }
 }
 
@@ -326,20 +333,26 @@ export class Event<T = void> {
   /** The value or the exception sent; undefined while fresh. */
   #result: unknown = undefined;
   /** What wait() returns once sent, made on first need. */
-  #settled: Promise<T> | undefined = undefined;
+  #settled: Promise<Awaited<T>> | undefined = undefined;
+  /**
+   * Sent a thenable: the private event that adopts it once and then wakes
+   * this send's waiters, and any later wait() until reset(), with its
+   * outcome. Until then each keeps its own signal and timeout.
+   */
+  #carrier: AnyEvent | undefined = undefined;
   /**
    * Plain waiters (no signal, no timeout) share one promise, so they cost
    * nothing each. This is the batch still open for more plain waiters: the
    * last entry in wait() order.
    */
-  #batch: PromiseWithResolvers<T> | undefined = undefined;
+  #batch: PromiseWithResolvers<Awaited<T>> | undefined = undefined;
   #waiting = 0;
   /**
    * The bookkeeping of waiters with a signal or a timeout, made when the
    * first of them arrives and dropped on send: plain round trips never
    * pay for it.
    */
-  #tracked: Tracked<T> | undefined = undefined;
+  #tracked: Tracked<Awaited<T>> | undefined = undefined;
   /** `Event.first()` and `Event.iterate()` calls watching this event. */
   #watchers: Set<Watcher> | undefined = undefined;
 
@@ -481,8 +494,15 @@ export class Event<T = void> {
    *
    * `send()` returns before any waiter runs: waiters resume through promise
    * jobs, in the order they called `wait()`, all before the next timer
-   * callback. Like any promise, a waiter adopts a thenable value; `poll()`
-   * returns the value as sent.
+   * callback.
+   *
+   * A thenable value (a promise) is adopted once, as `await` would adopt it:
+   * `send()` reads its `then` once, after `Event.first()` and
+   * `Event.iterate()` have been told of the send, and calls it in a promise
+   * job. Every waiter of this send, earlier or later until `reset()`, gets
+   * that one outcome, in `wait()` order; until it settles, each waiter's own
+   * signal and timeout still bound it. The event is ready at once, and
+   * `poll()` returns the thenable as sent.
    *
    * @param value The value every waiter receives.
    * @throws {EventStateError} If the event was already sent. The event is
@@ -601,7 +621,7 @@ export class Event<T = void> {
    * `RangeError` naming the bad value, and nothing else changes.
    *
    * @param options A signal and a timeout for this waiter alone.
-   * @returns The value sent.
+   * @returns The value sent; for a thenable sent, the value it settles with.
    *
    * @example Wait for a result
    * ```ts
@@ -643,13 +663,13 @@ export class Event<T = void> {
    * assertEquals(evt.ready(), false);
    * ```
    */
-  wait(options?: WaitOptions): Promise<T> {
+  wait(options?: WaitOptions): Promise<Awaited<T>> {
     if (options !== undefined) return this.#waitWith(options);
     if (this.#state !== FRESH) return this.#settledPromise();
     this.#waiting++;
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = this.#batch = withResolvers<T>();
+      batch = this.#batch = withResolvers<Awaited<T>>();
       this.#tracked?.queue.push(batch);
     }
     return batch.promise;
@@ -853,6 +873,7 @@ export class Event<T = void> {
     this.#state = FRESH;
     this.#result = undefined;
     this.#settled = undefined;
+    this.#carrier = undefined;
   }
 
   /**
@@ -873,7 +894,9 @@ export class Event<T = void> {
    * ```
    */
   get waiting(): number {
-    return this.#waiting + (this.#watchers?.size ?? 0);
+    const carrier = this.#carrier;
+    return this.#waiting + (this.#watchers?.size ?? 0) +
+      (carrier === undefined ? 0 : carrier.#waiting);
   }
 
   /**
@@ -922,10 +945,15 @@ export class Event<T = void> {
     }
   }
 
-  #settledPromise(): Promise<T> {
+  /** What a plain wait() on a sent event returns. */
+  #settledPromise(): Promise<Awaited<T>> {
+    if (this.#carrier !== undefined) return this.#carrier.wait();
     if (this.#settled !== undefined) return this.#settled;
     if (this.#state === VALUE) {
-      return this.#settled = Promise.resolve(this.#result as T);
+      // Not Promise.resolve(), which reads a promise's `constructor`.
+      return this.#settled = new Promise((resolve) =>
+        resolve(this.#result as Awaited<T>)
+      );
     }
     const rejected = Promise.reject(this.#result);
     rejected.catch(ignore); // stored on the event: not unhandled
@@ -933,10 +961,23 @@ export class Event<T = void> {
   }
 
   /**
-   * Wakes every waiter, then every `first()` and `iterate()` watching; the
-   * caller has already set the state.
+   * Wakes this send's waiters and tells every `first()` and `iterate()`
+   * watching; the caller has already set the state. A value that may be a
+   * thenable is adopted first (see `#adopt()`).
    */
   #wake(ok: boolean, result: unknown): void {
+    if (
+      ok && result !== null &&
+      (typeof result === "object" || typeof result === "function")
+    ) {
+      this.#adopt(result);
+    } else {
+      this.#deliver(ok, result);
+    }
+  }
+
+  /** Wakes every waiter with an outcome that is no thenable. */
+  #deliver(ok: boolean, result: unknown): void {
     const batch = this.#batch;
     const tracked = this.#tracked;
     const watchers = this.#watchers;
@@ -951,7 +992,7 @@ export class Event<T = void> {
       for (const entry of tracked.queue) {
         if (entry.resolve === undefined) continue;
         if (ok) {
-          entry.resolve(result as T);
+          entry.resolve(result as Awaited<T>);
         } else {
           if (!(entry instanceof Waiter)) entry.promise.catch(ignore);
           entry.reject!(result);
@@ -959,18 +1000,94 @@ export class Event<T = void> {
       }
     } else if (batch !== undefined) {
       if (ok) {
-        batch.resolve(result as T);
+        batch.resolve(result as Awaited<T>);
       } else {
         batch.promise.catch(ignore);
         batch.reject(result);
       }
     }
+    // No code of the outcome ran above (it is no thenable): watchers come
+    // after the waiters, and still before anything the send calls.
     if (watchers !== undefined) {
       for (const watcher of watchers) watcher.sent(this);
     }
   }
 
-  #waitWith(options: WaitOptions): Promise<T> {
+  /**
+   * Sends an object or a function, which may be a thenable. This send's
+   * waiters, with their signals and timers, move to a carrier event; the
+   * watchers are told; only then is `then` read, once. A thenable is adopted
+   * once, in a promise job as a promise adopts one, and its outcome is sent
+   * to the carrier, which wakes the waiters in `wait()` order; until then
+   * each waiter's own signal and timeout still bound it, and a later
+   * `wait()` joins the carrier.
+   */
+  #adopt(value: object): void {
+    // Typed loosely: it carries Awaited<T>, which TypeScript cannot see
+    // through for a generic T.
+    const carrier: AnyEvent = new Event();
+    const watchers = this.#watchers;
+    const tracked = this.#tracked;
+    carrier.#batch = this.#batch;
+    carrier.#waiting = this.#waiting;
+    if (tracked !== undefined) {
+      carrier.#tracked = tracked;
+      tracked.owner = carrier;
+    }
+    this.#carrier = carrier;
+    this.#batch = undefined;
+    this.#tracked = undefined;
+    this.#watchers = undefined;
+    this.#waiting = 0;
+    if (watchers !== undefined) {
+      for (const watcher of watchers) watcher.sent(this);
+    }
+    // The state is whole: call out. A wait() in here joins the carrier; a
+    // reset() leaves it to this send's waiters.
+    let then: unknown;
+    try {
+      then = (value as { then?: unknown }).then;
+    } catch (error) {
+      carrier.#settle(false, error);
+      return;
+    }
+    if (typeof then !== "function") {
+      carrier.#settle(true, value);
+      return;
+    }
+    let done = false;
+    Promise.resolve().then(() => {
+      try {
+        then.call(
+          value,
+          (outcome: unknown) => {
+            if (done) return;
+            done = true;
+            carrier.send(outcome); // adopts a nested thenable
+          },
+          (error: unknown) => {
+            if (done) return;
+            done = true;
+            carrier.sendException(error);
+          },
+        );
+      } catch (error) {
+        if (!done) {
+          done = true;
+          carrier.sendException(error);
+        }
+      }
+    });
+  }
+
+  /** Sends a carrier an outcome known to be no thenable. */
+  #settle(ok: boolean, result: unknown): void {
+    this.#state = ok ? VALUE : EXCEPTION;
+    this.#result = result;
+    this.#deliver(ok, result);
+  }
+
+  #waitWith(options: WaitOptions): Promise<Awaited<T>> {
     let signal: AbortSignal | undefined;
     let timeout: number | undefined;
     try {
@@ -981,22 +1098,34 @@ export class Event<T = void> {
       return Promise.reject(error);
     }
     // The getters above called out: read the state only now.
-    if (this.#state !== FRESH) return this.#settledPromise();
+    return this.#enqueue(signal, timeout);
+  }
+
+  /** Queues a waiter with a signal or a timeout, then calls out. */
+  #enqueue(
+    signal: AbortSignal | undefined,
+    timeout: number | undefined,
+  ): Promise<Awaited<T>> {
+    if (this.#state !== FRESH) {
+      return this.#carrier === undefined
+        ? this.#settledPromise()
+        : this.#carrier.#enqueue(signal, timeout);
+    }
     if (signal === undefined && (timeout ?? Infinity) === Infinity) {
       return this.wait();
     }
 
     // Commit the waiter first, then call out (see "Calls out").
-    const tracked = this.#tracked ??= new Tracked(this.#batch);
-    const { promise, resolve, reject } = withResolvers<T>();
-    let group: SignalGroup<T> | undefined;
+    const tracked = this.#tracked ??= new Tracked(this.#batch, this);
+    const { promise, resolve, reject } = withResolvers<Awaited<T>>();
+    let group: SignalGroup<Awaited<T>> | undefined;
     let listen = false;
     if (signal !== undefined) {
       group = tracked.groups.get(signal);
       if (group === undefined) {
-        const added: SignalGroup<T> = {
+        const added: SignalGroup<Awaited<T>> = {
           signal,
-          listener: () => this.#abort(added),
+          listener: () => Event.#abort(tracked, added),
           waiters: [],
           live: 0,
         };
@@ -1044,21 +1173,21 @@ export class Event<T = void> {
       if (listen) {
         signal!.addEventListener("abort", group!.listener, { once: true });
         // An abort in there came before the listener: act on it now.
-        if (signal!.aborted) this.#abort(group!);
+        if (signal!.aborted) Event.#abort(tracked, group!);
         // Sent or aborted in there: the group is gone, take its listener back.
-        if (this.#tracked?.groups.get(signal!) !== group) unlisten(group!);
+        if (!Event.#holds(tracked, group!)) unlisten(group!);
       }
       if (
-        this.#tracked === tracked && waiter.heapIndex >= 0 &&
+        Event.#current(tracked) && waiter.heapIndex >= 0 &&
         waiter.deadline < clock!.timerAt
       ) {
-        this.#arm(tracked, clock!, waiter.deadline);
+        Event.#arm(tracked, clock!, waiter.deadline);
       }
     } catch (error) {
       // The call out failed: this waiter leaves, rejected with its error.
-      if (this.#tracked === tracked && waiter.reject !== undefined) {
+      if (Event.#current(tracked) && waiter.reject !== undefined) {
         const cleanup: (() => void)[] = [];
-        this.#leave(tracked, waiter, cleanup);
+        Event.#leave(tracked, waiter, cleanup);
         for (const takeBack of cleanup) takeBack();
         reject(error);
       }
@@ -1067,19 +1196,34 @@ export class Event<T = void> {
   }
 
   /**
+   * Whether a generation of tracked waiters is current: its owner still
+   * holds it, so it was neither woken nor replaced. A timer or listener
+   * that holds another one is stale and does nothing.
+   */
+  static #current<V>(tracked: Tracked<V>): boolean {
+    return tracked.owner.#tracked === tracked;
+  }
+
+  /** Whether a signal's group is still live in a current generation. */
+  static #holds<V>(tracked: Tracked<V>, group: SignalGroup<V>): boolean {
+    return Event.#current(tracked) &&
+      tracked.groups.get(group.signal) === group;
+  }
+
+  /**
    * Takes a waiter that leaves early out of the queue and the heap, leaving
    * a tombstone that holds neither its promise nor its value. What must be
    * taken back from the host goes on `cleanup`, for the caller to run once
    * the state is whole.
    */
-  #drop(
-    tracked: Tracked<T>,
-    waiter: Waiter<T>,
+  static #drop<V>(
+    tracked: Tracked<V>,
+    waiter: Waiter<V>,
     cleanup: (() => void)[],
   ): (reason: unknown) => void {
     const reject = waiter.reject!;
     waiter.resolve = waiter.reject = undefined;
-    this.#waiting--;
+    tracked.owner.#waiting--;
     const clock = waiter.clock;
     if (clock !== undefined && --clock.live === 0) {
       tracked.clocks.delete(clock);
@@ -1103,12 +1247,12 @@ export class Event<T = void> {
    * it was the last of its signal's group, the group goes too, and its
    * listener onto `cleanup`.
    */
-  #leave(
-    tracked: Tracked<T>,
-    waiter: Waiter<T>,
+  static #leave<V>(
+    tracked: Tracked<V>,
+    waiter: Waiter<V>,
     cleanup: (() => void)[],
   ): (reason: unknown) => void {
-    const reject = this.#drop(tracked, waiter, cleanup);
+    const reject = Event.#drop(tracked, waiter, cleanup);
     const group = waiter.group;
     if (group !== undefined && --group.live === 0) {
       tracked.groups.delete(group.signal);
@@ -1121,7 +1265,7 @@ export class Event<T = void> {
     return reject;
   }
 
-  #abort(group: SignalGroup<T>): void {
+  static #abort<V>(tracked: Tracked<V>, group: SignalGroup<V>): void {
     let reason: unknown;
     try {
       reason = group.signal.reason;
@@ -1129,14 +1273,13 @@ export class Event<T = void> {
       reason = error;
     }
     // Checked after the getter, which may have re-entered.
-    const tracked = this.#tracked;
-    if (tracked?.groups.get(group.signal) !== group) return; // gone already
-    tracked!.groups.delete(group.signal);
+    if (!Event.#holds(tracked, group)) return; // gone already
+    tracked.groups.delete(group.signal);
     const rejects = [];
     const cleanup: (() => void)[] = [];
     for (const waiter of group.waiters) {
       if (waiter.resolve !== undefined) {
-        rejects.push(this.#drop(tracked!, waiter, cleanup));
+        rejects.push(Event.#drop(tracked, waiter, cleanup));
       }
     }
     // Tombstones left in the queue still point at the group: let them not
@@ -1146,24 +1289,24 @@ export class Event<T = void> {
     for (const reject of rejects) reject(reason);
   }
 
-  #expire(
-    tracked: Tracked<T>,
+  static #expire<V>(
+    tracked: Tracked<V>,
     clock: Clock,
     timer: ReturnType<typeof setTimeout>,
   ): void {
-    if (this.#tracked !== tracked || clock.timer !== timer) return; // stale
+    if (!Event.#current(tracked) || clock.timer !== timer) return; // stale
     clock.timer = undefined;
-    // The timer firing proves its delay passed, even if the clock went back.
+    // The timer firing proves its delay passed, even if the clock lags.
     const now = Math.max(performance.now(), clock.timerAt);
     clock.timerAt = Infinity;
     // Every waiter due goes, whichever clock it has: in deadline order.
     const heap = tracked.heap;
-    const expired: Waiter<T>[] = [];
+    const expired: Waiter<V>[] = [];
     const rejects: ((reason: unknown) => void)[] = [];
     const cleanup: (() => void)[] = [];
     while (heap.length > 0 && heap[0]!.deadline <= now) {
       expired.push(heap[0]!);
-      rejects.push(this.#leave(tracked, heap[0]!, cleanup));
+      rejects.push(Event.#leave(tracked, heap[0]!, cleanup));
     }
     // The state is whole: call out.
     const failed: ((reason: unknown) => void)[] = [];
@@ -1171,13 +1314,13 @@ export class Event<T = void> {
     if (clock.live > 0) {
       try {
         // Its own waiters are due no sooner than the earliest of all.
-        this.#arm(tracked, clock, heap[0]!.deadline);
+        Event.#arm(tracked, clock, heap[0]!.deadline);
       } catch (error) {
         // No timer can be had for them: they fail now, not hang.
         failure = error;
-        if (this.#tracked === tracked) {
+        if (Event.#current(tracked)) {
           for (const waiter of heap.filter((w) => w.clock === clock)) {
-            failed.push(this.#leave(tracked, waiter, cleanup));
+            failed.push(Event.#leave(tracked, waiter, cleanup));
           }
         }
       }
@@ -1194,15 +1337,15 @@ export class Event<T = void> {
    * so the caller's state must be whole; if `setTimeout` throws, nothing
    * has changed.
    */
-  #arm(tracked: Tracked<T>, clock: Clock, deadline: number): void {
+  static #arm<V>(tracked: Tracked<V>, clock: Clock, deadline: number): void {
     const now = performance.now();
     const at = now + delayUntil(deadline, now);
     const timer: ReturnType<typeof setTimeout> = setTimeout(
-      () => this.#expire(tracked, clock, timer),
+      () => Event.#expire(tracked, clock, timer),
       at - now,
     );
     // setTimeout may have re-entered: keep the timer only if still needed.
-    if (this.#tracked !== tracked || clock.live === 0 || at >= clock.timerAt) {
+    if (!Event.#current(tracked) || clock.live === 0 || at >= clock.timerAt) {
       disarm(timer);
       return;
     }

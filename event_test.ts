@@ -691,6 +691,132 @@ Deno.test("Event.send() delivers a thenable the way a promise does: adopted", as
   assertStrictEquals(evt.poll(), thenable);
 });
 
+Deno.test("Event.send() of a promise wakes every waiter in wait() order", async () => {
+  const evt = new Event<Promise<string>>();
+  const log: string[] = [];
+  const plain = evt.wait().then((v) => log.push(`plain ${v}`));
+  const timed = evt.wait({ timeout: 1_000 }).then((v) =>
+    log.push(`timed ${v}`)
+  );
+  evt.send(Promise.resolve("v"));
+  const later = evt.wait().then((v) => log.push(`later ${v}`));
+  const laterTimed = evt.wait({ timeout: 1_000 }).then((v) =>
+    log.push(`later timed ${v}`)
+  );
+  await Promise.all([plain, timed, later, laterTimed]);
+  assertEquals(log, ["plain v", "timed v", "later v", "later timed v"]);
+});
+
+Deno.test("Event.send() of a promise leaves each waiter its own signal and timeout until it settles", async () => {
+  using time = new FakeMonotonicTime();
+  const evt = new Event<Promise<string>>();
+  const controller = new AbortController();
+  const { promise, resolve } = Promise.withResolvers<string>();
+  const before = evt.wait({ timeout: 30 }).catch((e) => e.name);
+  const aborted = evt.wait({ signal: controller.signal }).catch((e) => e);
+  const plain = evt.wait();
+  evt.send(promise); // never settles until resolve() below
+  assert(evt.ready());
+  const after = evt.wait({ timeout: 30 }).catch((e) => e.name);
+  assertEquals(evt.waiting, 4);
+  controller.abort("gone");
+  assertEquals(await aborted, "gone");
+  await time.tickAsync(30);
+  assertEquals(await before, "TimeoutError");
+  assertEquals(await after, "TimeoutError");
+  assertEquals(evt.waiting, 1);
+  assertFalse(time.next(), "a timer was left behind");
+  resolve("finally");
+  assertEquals(await plain, "finally");
+  assertEquals(evt.waiting, 0);
+  assertEquals(await evt.wait({ timeout: 30 }), "finally");
+});
+
+Deno.test("Event.send() adopts a thenable once, however many wait", async () => {
+  const evt = new Event<unknown>();
+  let reads = 0;
+  let calls = 0;
+  const thenable = {
+    get then() {
+      reads++;
+      return (resolve: (value: string) => void) => {
+        calls++;
+        resolve("once");
+      };
+    },
+  };
+  const waiters = [evt.wait(), evt.wait({ timeout: 1_000 })];
+  evt.send(thenable);
+  waiters.push(evt.wait(), evt.wait({ signal: new AbortController().signal }));
+  assertEquals(await Promise.all(waiters), ["once", "once", "once", "once"]);
+  assertEquals(await evt.wait(), "once");
+  assertEquals([reads, calls], [1, 1]);
+});
+
+Deno.test("Event.send() of a promise keeps its outcome for its own waiters across reset()", async () => {
+  const evt = new Event<Promise<string> | string>();
+  const { promise, resolve } = Promise.withResolvers<string>();
+  const early = evt.wait({ timeout: 1_000 });
+  evt.send(promise);
+  const joined = evt.wait();
+  evt.reset();
+  const next = evt.wait();
+  evt.send("second");
+  assertEquals(await next, "second");
+  resolve("first");
+  assertEquals(await Promise.all([early, joined]), ["first", "first"]);
+  assertEquals(await evt.wait(), "second");
+});
+
+Deno.test("Event.send() of a rejected promise rejects every waiter, unhandled by none", async () => {
+  const evt = new Event<Promise<never>>();
+  const boom = new Error("rejected");
+  const rejected = Promise.reject(boom);
+  const plain = evt.wait(); // nobody handles it: must not be unhandled
+  const timed = evt.wait({ timeout: 1_000 });
+  evt.send(rejected);
+  assertStrictEquals(await timed.catch((e) => e), boom);
+  assertStrictEquals(await evt.wait().catch((e) => e), boom);
+  assertStrictEquals(evt.poll(), rejected);
+  await isSettled(plain);
+});
+
+Deno.test("Event.wait() never throws on a sent promise whose constructor getter throws", async () => {
+  const evt = new Event<Promise<number>>();
+  const sent = Promise.resolve(7);
+  const boom = new Error("constructor getter");
+  Object.defineProperty(sent, "constructor", {
+    get() {
+      throw boom;
+    },
+  });
+  evt.send(sent);
+  // As `await sent` would: its then() reads the constructor, and rejects.
+  const waiters = [evt.wait(), evt.wait({ timeout: 10 })];
+  for (const waiting of waiters) {
+    assertStrictEquals(await waiting.catch((e) => e), boom);
+  }
+});
+
+Deno.test("Event.send() of a thenable is seen first by first() and iterate(), before its then getter runs", async () => {
+  for (const method of ["first", "iterate"] as const) {
+    const [a, b] = [new Event<unknown>(), new Event<unknown>()];
+    const selected = method === "first"
+      ? Event.first([a, b]).then((evt) => [evt])
+      : Array.fromAsync(Event.iterate([a, b]));
+    const thenable = {
+      get then() {
+        b.send("b, sent from a's then getter");
+        return undefined;
+      },
+    };
+    a.send(thenable);
+    const order = await selected;
+    assertStrictEquals(order[0], a, method);
+    if (method === "iterate") assertEquals(order, [a, b]);
+  }
+});
+
 Deno.test("Event inspects like eventlet's str()", async (t) => {
   const evt = new Event<number>();
   const waiting = evt.wait();
@@ -736,6 +862,13 @@ Deno.test("Event types are exact", () => {
   const _sendNothing = () => numbers.send();
   // @ts-expect-error send() of an Event<number> takes no string
   const _sendString = () => numbers.send("4");
+  // A promise sent is adopted: wait() gives its value, poll() the promise.
+  const promises = new Event<Promise<number>>();
+  assertType<Exact<ReturnType<typeof promises.wait>, Promise<number>>>();
+  const pollPromise = () => promises.poll();
+  assertType<
+    Exact<ReturnType<typeof pollPromise>, Promise<number> | undefined>
+  >();
   const plain = new Event();
   assertType<Exact<ReturnType<typeof plain.wait>, Promise<void>>>();
   plain.send();

@@ -40,7 +40,10 @@ type Op =
   }
   | { op: "abort"; controller: number; withReason: boolean }
   | { op: "advance"; ms: number }
-  | { op: "send" }
+  /** A plain value, or a promise of one: settled, or settled by a later op. */
+  | { op: "send"; promise?: "resolved" | "rejected" | "pending" }
+  /** Settles the oldest promise sent and still pending. */
+  | { op: "settleSent" }
   | { op: "sendException" }
   | { op: "reset" }
   | { op: "poll" }
@@ -99,6 +102,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.constant({ op: "send" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("send" as const),
+      promise: fc.constantFrom(
+        "resolved" as const,
+        "rejected" as const,
+        "pending" as const,
+      ),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ op: "settleSent" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "sendException" as const }) },
   { weight: 2, arbitrary: fc.constant({ op: "reset" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "poll" as const }) },
@@ -121,8 +136,22 @@ type Outcome =
   | { kind: "error"; error: unknown }
   | { kind: "timeout" };
 
+/**
+ * What one send gives its waiters. A fresh event has a generation with no
+ * outcome; reset() starts a new one. A promise sent and still pending keeps
+ * its generation open to waiters until it settles.
+ */
+interface Generation {
+  outcome: Outcome | undefined;
+  /** Settles the promise sent, if it is still pending. */
+  settle: (() => Outcome) | undefined;
+  /** The clock of the current turn's waiters with a deadline. */
+  turnClock: ModelClock | undefined;
+}
+
 interface ModelWaiter {
   id: number;
+  generation: Generation;
   controller: number | undefined;
   deadline: number;
   /** A first() or iterate() call: it resumes after the event's waiters. */
@@ -137,6 +166,10 @@ interface ModelClock {
   live: number;
 }
 
+function newGeneration(): Generation {
+  return { outcome: undefined, settle: undefined, turnClock: undefined };
+}
+
 /** The reference: plain arrays and a clock, obviously right. */
 class Model {
   state: "fresh" | "value" | "exception" = "fresh";
@@ -145,8 +178,26 @@ class Model {
   pending: ModelWaiter[] = [];
   /** Outcomes in the order waiters must resume. */
   settled: [number, Outcome][] = [];
-  /** The clock of the current turn: every step is a turn of its own. */
-  turnClock: ModelClock | undefined = undefined;
+  generation: Generation = newGeneration();
+  /** Every generation made, to start each step's turn in all of them. */
+  generations: Generation[] = [this.generation];
+  /** The generation each waiter belongs to, by id. */
+  generationOf = new Map<number, Generation>();
+
+  reset(): void {
+    this.generation = newGeneration();
+    this.generations.push(this.generation);
+  }
+
+  /** Settles every pending waiter of a generation, in wait() order. */
+  deliver(generation: Generation, outcome: Outcome): void {
+    generation.outcome = outcome;
+    for (const waiter of [...this.pending]) {
+      if (!waiter.selects && waiter.generation === generation) {
+        this.settle(waiter, outcome);
+      }
+    }
+  }
 
   settle(waiter: ModelWaiter, outcome: Outcome): void {
     this.pending = this.pending.filter((w) => w !== waiter);
@@ -237,18 +288,24 @@ async function run(ops: Op[]): Promise<void> {
       : controllers[step.controller]!;
     if (entry !== undefined) options.signal = entry.controller.signal;
     if (step.timeout !== undefined) options.timeout = step.timeout;
+    const generation = model.generation;
     const waiter: ModelWaiter = {
       id,
+      generation,
       controller: step.controller,
       deadline: model.now + (step.timeout ?? Infinity),
     };
+    model.generationOf.set(id, generation);
     const signal = options.signal;
     const aborted = signal?.aborted === true;
-    const state = model.state;
-    // The event adds a listener only for a signal none of its waiters uses.
-    const listens = signal !== undefined && !aborted && state === "fresh" &&
+    // Its generation takes waiters while fresh or adopting a promise.
+    const open = generation.outcome === undefined;
+    // The event adds a listener only for a signal none of the generation's
+    // waiters uses.
+    const listens = signal !== undefined && !aborted && open &&
       !model.pending.some((w) =>
-        !w.selects && w.controller === step.controller
+        !w.selects && w.controller === step.controller &&
+        w.generation === generation
       );
     const hostileError = new Error("hostile addEventListener");
     const timerError = new Error("no timers here");
@@ -256,7 +313,7 @@ async function run(ops: Op[]): Promise<void> {
     const commit = () => {
       model.pending.push(waiter);
       if (waiter.deadline === Infinity) return;
-      const clock = model.turnClock ??= { timerAt: Infinity, live: 0 };
+      const clock = generation.turnClock ??= { timerAt: Infinity, live: 0 };
       clock.live++;
       waiter.clock = clock;
     };
@@ -297,13 +354,8 @@ async function run(ops: Op[]): Promise<void> {
       model.settled.push([id, { kind: "error", error: signal!.reason }]);
       return;
     }
-    if (state !== "fresh") {
-      model.settled.push([
-        id,
-        state === "value"
-          ? { kind: "value", value: model.result }
-          : { kind: "error", error: model.result },
-      ]);
+    if (!open) {
+      model.settled.push([id, generation.outcome!]);
       return;
     }
     if (!listens) commit();
@@ -348,6 +400,7 @@ async function run(ops: Op[]): Promise<void> {
       );
     }
     others.push(other);
+    model.generationOf.set(id, model.generation);
     if (signal?.aborted) {
       model.settled.push([id, { kind: "error", error: signal.reason }]);
     } else if (model.state !== "fresh") {
@@ -355,6 +408,7 @@ async function run(ops: Op[]): Promise<void> {
     } else {
       model.pending.push({
         id,
+        generation: model.generation,
         controller: step.controller,
         deadline: model.now + (step.timeout ?? Infinity),
         selects: true,
@@ -376,16 +430,16 @@ async function run(ops: Op[]): Promise<void> {
         // A plain wait() that is dropped: must not disturb anything.
         const id = nextId++;
         watch(id, evt.wait());
-        const waiter = { id, controller: undefined, deadline: Infinity };
-        if (model.state === "fresh") model.pending.push(waiter);
-        else {
-          model.settled.push([
-            id,
-            model.state === "value"
-              ? { kind: "value", value: model.result }
-              : { kind: "error", error: model.result },
-          ]);
-        }
+        const generation = model.generation;
+        model.generationOf.set(id, generation);
+        const waiter = {
+          id,
+          generation,
+          controller: undefined,
+          deadline: Infinity,
+        };
+        if (generation.outcome === undefined) model.pending.push(waiter);
+        else model.settled.push([id, generation.outcome]);
         return;
       }
       case "abort": {
@@ -416,31 +470,58 @@ async function run(ops: Op[]): Promise<void> {
       case "send":
       case "sendException": {
         const ok = step.op === "send";
-        const result = ok ? { value: nextValue++ } : new Error("sent");
+        const value = { value: nextValue++ };
+        const error = new Error("sent");
         if (model.state !== "fresh") {
           expectMisuse(
-            () => ok ? evt.send(result) : evt.sendException(result),
+            () => ok ? evt.send(value) : evt.sendException(error),
             "Trying to re-send() an already-triggered event.",
           );
           return;
+        }
+        let result: unknown = ok ? value : error;
+        let outcome: Outcome | undefined = ok
+          ? { kind: "value", value }
+          : { kind: "error", error };
+        let settle: (() => Outcome) | undefined;
+        const promised = step.op === "send" ? step.promise : undefined;
+        if (promised === "resolved") {
+          result = Promise.resolve(value);
+        } else if (promised === "rejected") {
+          result = Promise.reject(error);
+          outcome = { kind: "error", error };
+        } else if (promised === "pending") {
+          const { promise, resolve } = Promise.withResolvers<unknown>();
+          result = promise;
+          outcome = undefined;
+          settle = () => {
+            resolve(value);
+            return { kind: "value", value };
+          };
         }
         if (ok) evt.send(result);
         else evt.sendException(result);
         model.state = ok ? "value" : "exception";
         model.result = result;
-        for (const waiter of [...model.pending]) {
-          if (waiter.selects) continue;
-          model.settle(
-            waiter,
-            ok
-              ? { kind: "value", value: result }
-              : { kind: "error", error: result },
-          );
-        }
+        const generation = model.generation;
+        if (outcome !== undefined) model.deliver(generation, outcome);
+        else generation.settle = settle;
         // first() and iterate() come after, with the event, not its result.
         for (const waiter of [...model.pending]) {
-          model.settle(waiter, { kind: "value", value: evt });
+          if (waiter.selects) {
+            model.settle(waiter, { kind: "value", value: evt });
+          }
         }
+        return;
+      }
+      case "settleSent": {
+        const generation = model.generations.find((g) =>
+          g.settle !== undefined
+        );
+        if (generation === undefined) return;
+        const outcome = generation.settle!();
+        generation.settle = undefined;
+        model.deliver(generation, outcome);
         return;
       }
       case "reset": {
@@ -454,6 +535,7 @@ async function run(ops: Op[]): Promise<void> {
         evt.reset();
         model.state = "fresh";
         model.result = undefined;
+        model.reset();
         return;
       }
       case "poll": {
@@ -486,7 +568,10 @@ async function run(ops: Op[]): Promise<void> {
   }
 
   for (const step of ops) {
-    model.turnClock = undefined; // each step runs in a turn of its own
+    // Each step runs in a turn of its own.
+    for (const generation of model.generations) {
+      generation.turnClock = undefined;
+    }
     apply(step);
     await flush();
 
@@ -510,20 +595,33 @@ async function run(ops: Op[]): Promise<void> {
         }
       }
     }
-    const expected = inOrder(model.settled);
-    const got = inOrder(resumed);
-    for (const [i, [id, outcome]] of expected.entries()) {
-      const [actualId, actual] = got[i]!;
-      assertEquals(actualId, id, `waiter resumed out of order at ${i}`);
-      assertEquals(actual.kind, outcome.kind, `outcome of waiter ${id}`);
-      if (outcome.kind === "value" && actual.kind === "value") {
-        assertStrictEquals(actual.value, outcome.value);
-      } else if (outcome.kind === "error" && actual.kind === "error") {
-        assertStrictEquals(actual.error, outcome.error);
+    // Order is promised within one generation (one send's waiters); timers
+    // of two generations fire in the host's order.
+    for (const generation of model.generations) {
+      const ofIt = (list: [number, Outcome][]) =>
+        inOrder(list).filter(([id]) =>
+          model.generationOf.get(id) === generation
+        );
+      const expected = ofIt(model.settled);
+      const got = ofIt(resumed);
+      assertEquals(got.length, expected.length, "settled count");
+      for (const [i, [id, outcome]] of expected.entries()) {
+        const [actualId, actual] = got[i]!;
+        assertEquals(actualId, id, `waiter resumed out of order at ${i}`);
+        assertEquals(actual.kind, outcome.kind, `outcome of waiter ${id}`);
+        if (outcome.kind === "value" && actual.kind === "value") {
+          assertStrictEquals(actual.value, outcome.value);
+        } else if (outcome.kind === "error" && actual.kind === "error") {
+          assertStrictEquals(actual.error, outcome.error);
+        }
       }
     }
     for (const count of times.values()) assertEquals(count, 1);
-    assertEquals(evt.waiting, model.pending.length, "waiting");
+    assertEquals(
+      evt.waiting,
+      model.pending.filter((w) => w.generation === model.generation).length,
+      "waiting",
+    );
     assertEquals(evt.ready(), model.state !== "fresh", "ready()");
     assertEquals(evt.hasResult(), model.state === "value", "hasResult()");
     assertEquals(
