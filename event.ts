@@ -52,6 +52,36 @@ export class EventStateError extends Error {
   }
 }
 
+/**
+ * What {@linkcode Event.iterate} returns: an async iterator of events whose
+ * finished `next()` gives `{ done: true, value: undefined }`, and whose
+ * `return()` is always there to stop it early.
+ *
+ * @typeParam E The events' type.
+ */
+export interface EventIterator<E> extends AsyncIterableIterator<E> {
+  /**
+   * The next event to be ready, or done once every event was given.
+   *
+   * @returns The next result.
+   */
+  next(): Promise<IteratorResult<E, undefined>>;
+  /**
+   * Stops the iteration: nothing is left on any event. `for await` calls it
+   * when the loop is left early; a caller that drops the iterator otherwise
+   * must call it too.
+   *
+   * @returns A finished result.
+   */
+  return(): Promise<IteratorReturnResult<undefined>>;
+  /**
+   * The iterator itself, for `for await`.
+   *
+   * @returns This iterator.
+   */
+  [Symbol.asyncIterator](): EventIterator<E>;
+}
+
 const FRESH = 0;
 const VALUE = 1;
 const EXCEPTION = 2;
@@ -120,6 +150,12 @@ interface Watcher {
 /** Set in Event's static block: the only way in to an event's watchers. */
 let watch: (evt: AnyEvent, watcher: Watcher) => void;
 let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
+/**
+ * A brand check, set in Event's static block: true only for an object made
+ * by `new Event()`. `instanceof` is true of a Proxy of an event too, or of
+ * `Object.create(Event.prototype)`, which have none of its private state.
+ */
+let isEvent: (value: unknown) => value is AnyEvent;
 
 /** The abort listener shared by every waiter of one event on one signal. */
 interface SignalGroup<T> {
@@ -359,6 +395,8 @@ export class Event<T = void> {
   static {
     watch = (evt, watcher) => (evt.#watchers ??= new Set()).add(watcher);
     unwatch = (evt, watcher) => evt.#watchers?.delete(watcher);
+    isEvent = (value): value is AnyEvent =>
+      typeof value === "object" && value !== null && #state in value;
   }
 
   /**
@@ -484,7 +522,7 @@ export class Event<T = void> {
   static iterate<E extends Event<any>>(
     events: Iterable<E>,
     options?: WaitOptions,
-  ): AsyncIterableIterator<E> {
+  ): EventIterator<E> {
     return new Iteration(events, options);
   }
 
@@ -1365,8 +1403,9 @@ function selectArgs<E extends AnyEvent>(
   options: WaitOptions | undefined,
   method: string,
 ): { list: E[] } & WaitOptions {
+  // What for...of accepts: any value with a Symbol.iterator method.
   if (
-    typeof events !== "object" || events === null ||
+    events === null || events === undefined ||
     typeof events[Symbol.iterator] !== "function"
   ) {
     throw new TypeError(
@@ -1375,11 +1414,11 @@ function selectArgs<E extends AnyEvent>(
   }
   const list: E[] = [];
   for (const evt of events) {
-    if (!(evt instanceof Event)) {
+    if (!isEvent(evt)) {
       throw new TypeError(
         `Event.${method}() needs events, got ${
           show(evt)
-        } at index ${list.length}`,
+        } at index ${list.length}${lookalike(evt)}`,
       );
     }
     list.push(evt);
@@ -1394,6 +1433,17 @@ function selectArgs<E extends AnyEvent>(
     : parseOptions(options);
   if (signal?.aborted) throw signal.reason;
   return { list, signal, timeout };
+}
+
+/** Why an object that looks like an event is not one, for an error message. */
+function lookalike(value: unknown): string {
+  try {
+    if (!(value instanceof Event)) return "";
+  } catch {
+    return ""; // a Proxy whose getPrototypeOf trap throws
+  }
+  return ", which is not an Event itself (a Proxy of one, or an object made " +
+    "from Event.prototype): pass the event";
 }
 
 /**
@@ -1509,11 +1559,12 @@ class Selection<E extends AnyEvent> implements Watcher {
 }
 
 /** What `Event.iterate()` returns. */
-class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
+class Iteration<E extends AnyEvent> implements EventIterator<E> {
   /** Events ready and not yet given, in the order to give them. */
-  #ready: E[] = [];
+  #ready: Queue<E> = new Queue();
   /** next() calls waiting for an event. */
-  #pulls: PromiseWithResolvers<IteratorResult<E, undefined>>[] = [];
+  #pulls: Queue<PromiseWithResolvers<IteratorResult<E, undefined>>> =
+    new Queue();
   #failure: { error: unknown } | undefined = undefined;
   #selection: Selection<E> | undefined = undefined;
 
@@ -1561,8 +1612,8 @@ class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
     return pull.promise;
   }
 
-  return(): Promise<IteratorResult<E, undefined>> {
-    this.#ready = [];
+  return(): Promise<IteratorReturnResult<undefined>> {
+    this.#ready = new Queue();
     this.#failure = undefined;
     this.#finish();
     return Promise.resolve({ value: undefined, done: true });
@@ -1579,7 +1630,9 @@ class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
   #finish(): void {
     this.#selection?.stop();
     this.#selection = undefined;
-    for (const pull of this.#pulls.splice(0)) {
+    const pulls = this.#pulls;
+    this.#pulls = new Queue();
+    for (let pull = pulls.shift(); pull !== undefined; pull = pulls.shift()) {
       const failure = this.#failure;
       if (failure === undefined) {
         pull.resolve({ value: undefined, done: true });
@@ -1588,6 +1641,32 @@ class Iteration<E extends AnyEvent> implements AsyncIterableIterator<E> {
         pull.reject(failure.error);
       }
     }
+  }
+}
+
+/** A first-in first-out queue: O(1) `push()` and `shift()`, amortized. */
+class Queue<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  /** The oldest item, taken out; undefined when empty. */
+  shift(): T | undefined {
+    const items = this.#items;
+    if (this.#head === items.length) return undefined;
+    const item = items[this.#head];
+    items[this.#head++] = undefined; // hold nothing that was taken
+    if (this.#head === items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > items.length) {
+      this.#items = items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
   }
 }
 

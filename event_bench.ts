@@ -205,6 +205,29 @@ function firstOf(
   };
 }
 
+/**
+ * Draining `Event.iterate()` over `n` events all sent before the first
+ * `next()`, against `for await` over the same array (the floor of async
+ * iteration). Equal ratios at 10,000 and 400,000 events mean linear.
+ */
+function iterateSent(n: number, name: string, baseline: boolean): BenchCase {
+  return {
+    group: `iterate ${n.toLocaleString("en")} sent events`,
+    name,
+    baseline,
+    async fn(timer) {
+      const events = Array.from({ length: n }, () => new Event<number>());
+      for (const evt of events) evt.send(1);
+      let given = 0;
+      timer.start();
+      const source = baseline ? events : Event.iterate(events);
+      for await (const _ of source) given++;
+      timer.end();
+      if (given !== n) throw new Error(`gave ${given} of ${n} events`);
+    },
+  };
+}
+
 /** Every case, in report order. */
 export const CASES: BenchCase[] = [
   roundTrip("Promise.withResolvers()", true, (i) => {
@@ -278,6 +301,10 @@ export const CASES: BenchCase[] = [
       (events) => Promise.race(events.map((evt) => evt.wait())),
     ),
     firstOf(n, "Event.first()", false, (events) => Event.first(events)),
+  ]),
+  ...[size(10_000), size(400_000)].flatMap((n) => [
+    iterateSent(n, "for await over the array", true),
+    iterateSent(n, "Event.iterate()", false),
   ]),
   ...[size(5_000), size(50_000)].flatMap((n) => [
     signalSetUp(n, "native shared promise, no signal", true, () => {

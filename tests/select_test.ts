@@ -10,7 +10,7 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
-import { Event } from "../mod.ts";
+import { Event, type EventIterator } from "../mod.ts";
 import {
   assertType,
   countedSignal,
@@ -183,13 +183,53 @@ Deno.test("Event.first() signal and timeout bound the whole call", async (t) => 
   );
 });
 
+Deno.test("Event.first() and Event.iterate() reject what only looks like an event", async (t) => {
+  const a = new Event<string>();
+  const cases: [string, unknown][] = [
+    ["a Proxy of an event", new Proxy(a, {})],
+    ["an object made from Event.prototype", Object.create(Event.prototype)],
+  ];
+  for (const [name, lookalike] of cases) {
+    await t.step(name, async () => {
+      const message = "needs events, got an object ([object Event]) at " +
+        "index 1, which is not an Event itself (a Proxy of one, or an " +
+        "object made from Event.prototype): pass the event";
+      // Neither throws: first() rejects, iterate() rejects its first next().
+      const first = Event.first([a, lookalike as Event<string>]);
+      const iteration = Event.iterate([a, lookalike as Event<string>]);
+      const error = await assertRejects(() => first, TypeError);
+      assertEquals(error.message, `Event.first() ${message}`);
+      const next = await assertRejects(() => iteration.next(), TypeError);
+      assertEquals(next.message, `Event.iterate() ${message}`);
+      assertEquals(a.waiting, 0);
+    });
+  }
+});
+
+Deno.test("Event.first() and Event.iterate() take any iterable for...of takes", async () => {
+  const [a, b] = [new Event<number>(), new Event<number>()];
+  class Pair {
+    static *[Symbol.iterator](): Generator<Event<number>> {
+      yield a;
+      yield b;
+    }
+  }
+  b.send(2);
+  assertStrictEquals(await Event.first(Pair), b);
+  const given: Event<number>[] = [];
+  setTimeout(() => a.send(1), 0);
+  for await (const evt of Event.iterate(Pair)) given.push(evt);
+  assertEquals(given, [b, a]);
+});
+
 Deno.test("Event.first() rejects bad input without throwing and leaves nothing", async (t) => {
   const a = new Event();
   const cases: [string, unknown, unknown, ErrorConstructor, string][] = [
     ["a number", 5, undefined, TypeError, "got 5"],
     ["a plain object", {}, undefined, TypeError, "got an object"],
     ["null", null, undefined, TypeError, "got null"],
-    ["a string", "ab", undefined, TypeError, 'got "ab"'],
+    // Iterable, as for...of has it: its items are not events.
+    ["a string", "ab", undefined, TypeError, 'got "a" at index 0'],
     ["no events", [], undefined, RangeError, "at least one event"],
     ["a non-event entry", [a, 5], undefined, TypeError, "got 5 at index 1"],
     [
@@ -282,6 +322,32 @@ Deno.test("Event.first() types the event it resolves with", async () => {
   assertEquals(n, 1);
   // @ts-expect-error only events
   const _notEvents = () => Event.first([numbers, 5]);
+});
+
+Deno.test("Event.iterate() types a finished result and return() exactly", async () => {
+  const strings = new Event<string>();
+  strings.send("s");
+  const iteration = Event.iterate([strings]);
+  assertType<Exact<typeof iteration, EventIterator<Event<string>>>>();
+  const next = () => iteration.next();
+  assertType<
+    Exact<
+      ReturnType<typeof next>,
+      Promise<IteratorResult<Event<string>, undefined>>
+    >
+  >();
+  // return() is always there, and says it is done.
+  const stop = () => iteration.return();
+  assertType<
+    Exact<ReturnType<typeof stop>, Promise<IteratorReturnResult<undefined>>>
+  >();
+  assertStrictEquals((await iteration.next()).value, strings);
+  const done = await iteration.next();
+  assert(done.done);
+  // @ts-expect-error a finished result holds no event, nor anything else
+  const _value: Event<string> = done.value;
+  assertStrictEquals(done.value, undefined);
+  assertEquals(await iteration.return(), { done: true, value: undefined });
 });
 
 Deno.test("Event.iterate() yields ready events first, then in send order", async () => {

@@ -47,6 +47,30 @@ Deno.test("Event.send() wakes a very large number of plain waiters", async () =>
   assertEquals(evt.waiting, 0);
 });
 
+Deno.test("Event.iterate() drains 400,000 events sent before the first next()", async () => {
+  const n = size(400_000, 1_000_000);
+  const events = Array.from({ length: n }, () => new Event<number>());
+  for (const [i, evt] of events.entries()) evt.send(i);
+  let expected = 0;
+  for await (const evt of Event.iterate(events)) {
+    assertEquals(evt.poll(), expected++, "in argument order");
+  }
+  assertEquals(expected, n);
+});
+
+Deno.test("Event.iterate() gives 100,000 events to next() calls made first", async () => {
+  const n = 100_000;
+  const events = Array.from({ length: n }, () => new Event<number>());
+  const iteration = Event.iterate(events);
+  const pulls = events.map(() => iteration.next());
+  for (const [i, evt] of events.entries()) evt.send(i);
+  for (const [i, pull] of pulls.entries()) {
+    assertEquals((await pull).value?.poll(), i, "in send order");
+  }
+  assertEquals((await iteration.next()).done, true);
+  assertEquals(events[0]!.waiting, 0);
+});
+
 Deno.test("Event.wait() times out 100,000 waiters with one timer", async () => {
   using time = new FakeMonotonicTime();
   const n = 100_000;
