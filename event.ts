@@ -147,8 +147,12 @@ interface Watcher {
   sent(evt: AnyEvent): void;
 }
 
-/** Set in Event's static block: the only way in to an event's watchers. */
-let watch: (evt: AnyEvent, watcher: Watcher) => void;
+/**
+ * Set in Event's static block: the only way in to an event's watchers.
+ * `watch()` says whether it added the watcher (an event listed twice in a
+ * row is watched once).
+ */
+let watch: (evt: AnyEvent, watcher: Watcher) => boolean;
 let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
 /**
  * A brand check, set in Event's static block: true only for an object made
@@ -389,12 +393,36 @@ export class Event<T = void> {
    * pay for it.
    */
   #tracked: Tracked<Awaited<T>> | undefined = undefined;
-  /** `Event.first()` and `Event.iterate()` calls watching this event. */
-  #watchers: Set<Watcher> | undefined = undefined;
+  /**
+   * `Event.first()` and `Event.iterate()` calls watching this event: most
+   * often one, held as is; a Set only while several watch at once.
+   */
+  #watchers: Watcher | Set<Watcher> | undefined = undefined;
 
   static {
-    watch = (evt, watcher) => (evt.#watchers ??= new Set()).add(watcher);
-    unwatch = (evt, watcher) => evt.#watchers?.delete(watcher);
+    watch = (evt, watcher) => {
+      const watchers = evt.#watchers;
+      if (watchers === undefined) {
+        evt.#watchers = watcher;
+      } else if (watchers instanceof Set) {
+        if (watchers.has(watcher)) return false;
+        watchers.add(watcher);
+      } else {
+        if (watchers === watcher) return false;
+        evt.#watchers = new Set([watchers, watcher]);
+      }
+      return true;
+    };
+    unwatch = (evt, watcher) => {
+      const watchers = evt.#watchers;
+      if (watchers === watcher) {
+        evt.#watchers = undefined;
+      } else if (watchers instanceof Set) {
+        watchers.delete(watcher);
+        // Keep nothing on a long-lived event once nobody watches it.
+        if (watchers.size === 0) evt.#watchers = undefined;
+      }
+    };
     isEvent = (value): value is AnyEvent =>
       typeof value === "object" && value !== null && #state in value;
   }
@@ -933,7 +961,13 @@ export class Event<T = void> {
    */
   get waiting(): number {
     const carrier = this.#carrier;
-    return this.#waiting + (this.#watchers?.size ?? 0) +
+    const watchers = this.#watchers;
+    return this.#waiting +
+      (watchers === undefined
+        ? 0
+        : watchers instanceof Set
+        ? watchers.size
+        : 1) +
       (carrier === undefined ? 0 : carrier.#waiting);
   }
 
@@ -1046,9 +1080,7 @@ export class Event<T = void> {
     }
     // No code of the outcome ran above (it is no thenable): watchers come
     // after the waiters, and still before anything the send calls.
-    if (watchers !== undefined) {
-      for (const watcher of watchers) watcher.sent(this);
-    }
+    tell(watchers, this);
   }
 
   /**
@@ -1077,9 +1109,7 @@ export class Event<T = void> {
     this.#tracked = undefined;
     this.#watchers = undefined;
     this.#waiting = 0;
-    if (watchers !== undefined) {
-      for (const watcher of watchers) watcher.sent(this);
-    }
+    tell(watchers, this);
     // The state is whole: call out. A wait() in here joins the carrier; a
     // reset() leaves it to this send's waiters.
     let then: unknown;
@@ -1435,6 +1465,15 @@ function selectArgs<E extends AnyEvent>(
   return { list, signal, timeout };
 }
 
+/** Tells the watchers of an event, detached from it, that it was sent. */
+function tell(watchers: Watcher | Set<Watcher> | undefined, evt: AnyEvent) {
+  if (watchers instanceof Set) {
+    for (const watcher of watchers) watcher.sent(evt);
+  } else {
+    watchers?.sent(evt);
+  }
+}
+
 /** Why an object that looks like an event is not one, for an error message. */
 function lookalike(value: unknown): string {
   try {
@@ -1453,7 +1492,10 @@ function lookalike(value: unknown): string {
  * host's timers, and its listener and timer do nothing once it stopped.
  */
 class Selection<E extends AnyEvent> implements Watcher {
-  #watched: Set<E> = new Set();
+  /** The events watched; those sent have dropped this watcher already. */
+  #events: E[] = [];
+  /** How many of them are still watched. */
+  #remaining = 0;
   #signal: AbortSignal | undefined = undefined;
   /** Takes the abort listener back, once there is one. */
   #unlisten: () => void = ignore;
@@ -1469,7 +1511,7 @@ class Selection<E extends AnyEvent> implements Watcher {
 
   /** How many events are still watched. */
   get size(): number {
-    return this.#watched.size;
+    return this.#remaining;
   }
 
   start(
@@ -1477,11 +1519,9 @@ class Selection<E extends AnyEvent> implements Watcher {
     signal: AbortSignal | undefined,
     timeout: number | undefined,
   ): void {
-    for (const evt of events) {
-      // Both idempotent: an event listed twice is watched once.
-      this.#watched.add(evt);
-      watch(evt, this);
-    }
+    this.#events = events;
+    // Idempotent: an event listed twice is watched once.
+    for (const evt of events) if (watch(evt, this)) this.#remaining++;
     try {
       if (signal !== undefined) {
         this.#signal = signal;
@@ -1502,7 +1542,7 @@ class Selection<E extends AnyEvent> implements Watcher {
 
   sent(evt: AnyEvent): void {
     // The event dropped this watcher as it was sent.
-    this.#watched.delete(evt as E);
+    this.#remaining--;
     if (!this.#stopped) this.#onSent(evt as E);
   }
 
@@ -1515,8 +1555,9 @@ class Selection<E extends AnyEvent> implements Watcher {
   /** Stops watching: no waiter, timer or listener is left. Idempotent. */
   stop(): void {
     this.#stopped = true;
-    for (const evt of this.#watched) unwatch(evt, this);
-    this.#watched.clear();
+    const events = this.#events;
+    this.#events = [];
+    for (const evt of events) unwatch(evt, this);
     // The state is whole: call out.
     try {
       this.#unlisten();
