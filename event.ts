@@ -614,7 +614,14 @@ export class Event<T = void> {
     if (this.#state !== FRESH) throw new EventStateError(RESEND);
     this.#state = VALUE;
     this.#result = value;
-    this.#wake(true, value);
+    if (
+      value !== null &&
+      (typeof value === "object" || typeof value === "function")
+    ) {
+      this.#adopt(value); // it may be a thenable
+    } else {
+      this.#deliver(true, value);
+    }
   }
 
   /**
@@ -670,7 +677,7 @@ export class Event<T = void> {
     if (this.#state !== FRESH) throw new EventStateError(RESEND);
     this.#state = EXCEPTION;
     this.#result = error;
-    this.#wake(false, error);
+    this.#deliver(false, error);
   }
 
   /**
@@ -1033,22 +1040,9 @@ export class Event<T = void> {
   }
 
   /**
-   * Wakes this send's waiters and tells every `first()` and `iterate()`
-   * watching; the caller has already set the state. A value that may be a
-   * thenable is adopted first (see `#adopt()`).
+   * Wakes every waiter with an outcome that is no thenable, then tells every
+   * `first()` and `iterate()` watching; the caller has set the state.
    */
-  #wake(ok: boolean, result: unknown): void {
-    if (
-      ok && result !== null &&
-      (typeof result === "object" || typeof result === "function")
-    ) {
-      this.#adopt(result);
-    } else {
-      this.#deliver(ok, result);
-    }
-  }
-
-  /** Wakes every waiter with an outcome that is no thenable. */
   #deliver(ok: boolean, result: unknown): void {
     const batch = this.#batch;
     const tracked = this.#tracked;

@@ -40,6 +40,8 @@ type Op =
   }
   | { op: "abort"; controller: number; withReason: boolean }
   | { op: "advance"; ms: number }
+  /** The wall clock steps, as NTP does: it must change nothing. */
+  | { op: "clockStep"; ms: number }
   /** A plain value, or a promise of one: settled, or settled by a later op. */
   | { op: "send"; promise?: "resolved" | "rejected" | "pending" }
   /** Settles the oldest promise sent and still pending. */
@@ -55,7 +57,12 @@ type Op =
     op: "first" | "iterate";
     controller: number | undefined;
     timeout: number | undefined;
+    /** The iterable the events come in; "proxy" passes a Proxy of one. */
+    form: Form;
   };
+
+/** Iterables that for...of takes, and one event that only looks like one. */
+type Form = "array" | "set" | "generator" | "static" | "proxy";
 
 const abortArb = fc.record({
   op: fc.constant("abort" as const),
@@ -126,9 +133,52 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       timeout: fc.option(fc.constantFrom(0, 5, 10, Infinity), {
         nil: undefined,
       }),
+      form: fc.constantFrom<Form>(
+        "array",
+        "array",
+        "set",
+        "generator",
+        "static",
+        "proxy",
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("clockStep" as const),
+      ms: fc.constantFrom(-3_600_000, -50, 50, 3_600_000),
     }),
   },
 );
+
+/** Stands for "a TypeError" in a predicted outcome. */
+const TYPE_ERROR = new TypeError("any TypeError");
+
+/** The events of a first() or iterate() call, in the given form. */
+function iterableOf(
+  events: Event<unknown>[],
+  form: Form,
+): Iterable<Event<unknown>> {
+  switch (form) {
+    case "array":
+      return events;
+    case "set":
+      return new Set(events);
+    case "generator":
+      return (function* () {
+        yield* events;
+      })();
+    case "static":
+      return class {
+        static *[Symbol.iterator]() {
+          yield* events;
+        }
+      };
+    case "proxy":
+      return [...events, new Proxy(events[0]!, {})];
+  }
+}
 
 /** How a waiter ended, as the model predicts it or as it happened. */
 type Outcome =
@@ -214,6 +264,16 @@ async function flush(): Promise<void> {
 /** Runs one sequence on Event and on the model, comparing every step. */
 async function run(ops: Op[]): Promise<void> {
   using time = new FakeMonotonicTime(0);
+  // The wall clock, stepped by clockStep ops; time.tick() leaves it in place.
+  let wallStep = 0;
+  const fakeDate = Date;
+  globalThis.Date = new Proxy(fakeDate, {
+    get: (target, key) =>
+      key === "now"
+        ? () => fakeDate.now() + wallStep
+        : Reflect.get(target, key),
+  });
+  using _wall = { [Symbol.dispose]: () => globalThis.Date = fakeDate };
   const evt = new Event<unknown>();
   const model = new Model();
   const controllers = Array.from({ length: CONTROLLERS }, () => {
@@ -248,7 +308,7 @@ async function run(ops: Op[]): Promise<void> {
   /** Ids of first() and iterate() calls. */
   const selecting = new Set<number>();
   /** The never-sent second events of first() calls. */
-  const others: Event[] = [];
+  const others: Event<unknown>[] = [];
   const times = new Map<number, number>();
   let nextId = 0;
   let nextValue = 0;
@@ -385,15 +445,16 @@ async function run(ops: Op[]): Promise<void> {
     if (signal !== undefined) options.signal = signal;
     if (step.timeout !== undefined) options.timeout = step.timeout;
     selecting.add(id);
-    const other = new Event(); // never sent
+    const other = new Event<unknown>(); // never sent
     if (step.op === "first") {
-      watch(id, Event.first([evt, other], options));
+      watch(id, Event.first(iterableOf([evt, other], step.form), options));
     } else {
       watch(
         id,
         (async () => {
           const given = [];
-          for await (const e of Event.iterate([evt], options)) given.push(e);
+          const events = iterableOf([evt], step.form);
+          for await (const e of Event.iterate(events, options)) given.push(e);
           assertEquals(given.length, 1, "iterate() gives each event once");
           return given[0];
         })(),
@@ -401,7 +462,9 @@ async function run(ops: Op[]): Promise<void> {
     }
     others.push(other);
     model.generationOf.set(id, model.generation);
-    if (signal?.aborted) {
+    if (step.form === "proxy") {
+      model.settled.push([id, { kind: "error", error: TYPE_ERROR }]);
+    } else if (signal?.aborted) {
       model.settled.push([id, { kind: "error", error: signal.reason }]);
     } else if (model.state !== "fresh") {
       model.settled.push([id, { kind: "value", value: evt }]);
@@ -456,6 +519,9 @@ async function run(ops: Op[]): Promise<void> {
         }
         return;
       }
+      case "clockStep":
+        wallStep += step.ms;
+        return;
       case "advance": {
         time.tick(step.ms);
         model.now += step.ms;
@@ -591,7 +657,11 @@ async function run(ops: Op[]): Promise<void> {
         if (outcome.kind === "value" && actual.kind === "value") {
           assertStrictEquals(actual.value, outcome.value);
         } else if (outcome.kind === "error" && actual.kind === "error") {
-          assertStrictEquals(actual.error, outcome.error);
+          if (outcome.error === TYPE_ERROR) {
+            assert(actual.error instanceof TypeError, `select ${id}`);
+          } else {
+            assertStrictEquals(actual.error, outcome.error);
+          }
         }
       }
     }
