@@ -87,66 +87,14 @@ const VALUE = 1;
 const EXCEPTION = 2;
 type State = typeof FRESH | typeof VALUE | typeof EXCEPTION;
 
-/** setTimeout() fires at once for delays above this; longer waits re-arm. */
-const MAX_DELAY = 2 ** 31 - 1;
+/** The messages of eventlet's errors, word for word. */
+const RESEND_MESSAGE = "Trying to re-send() an already-triggered event.";
+const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
 
-const RESEND = "Trying to re-send() an already-triggered event.";
-const RERESET = "Trying to re-reset() a fresh event.";
-
-/**
- * `Promise.withResolvers()` in the executor form: Node 20 has no
- * `Promise.withResolvers()`, and in V8 15 the executor form is the cheaper of
- * the two (p-defer, which uses it, runs the round trip at about 0.82x of
- * `Promise.withResolvers()` in `deno task bench:report`).
+/*
+ * The several-events room below reaches an event's private state only
+ * through these, set in Event's static block (so declared before it).
  */
-function withResolvers<T>(): PromiseWithResolvers<T> {
-  let resolve!: (value: T | PromiseLike<T>) => void;
-  let reject!: (reason?: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function ignore(): void {}
-
-/** Names a bad argument in an error message, never throwing itself. */
-function show(value: unknown): string {
-  switch (typeof value) {
-    case "string":
-      return JSON.stringify(value);
-    case "bigint":
-      return `${value}n`;
-    case "function":
-      return "a function";
-    case "object":
-      if (value === null) return "null";
-      try {
-        return `an object (${Object.prototype.toString.call(value)})`;
-      } catch {
-        return "an object";
-      }
-    case "number":
-      return Object.is(value, -0) ? "-0" : String(value);
-    default:
-      return String(value);
-  }
-}
-
-/**
- * An event of any value type. `Event<T>` is invariant in `T` (its private
- * fields hold `T` both ways), so `Event<unknown>` would not accept an
- * `Event<number>`.
- */
-// deno-lint-ignore no-explicit-any
-type AnyEvent = Event<any>;
-
-/** Told synchronously when an event it watches is sent: see Selection. */
-interface Watcher {
-  sent(evt: AnyEvent): void;
-}
-
 /**
  * Set in Event's static block: the only way in to an event's watchers.
  * `watch()` says whether it added the watcher (an event listed twice in a
@@ -160,187 +108,6 @@ let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
  * `Object.create(Event.prototype)`, which have none of its private state.
  */
 let isEvent: (value: unknown) => value is AnyEvent;
-
-/** The abort listener shared by every waiter of one event on one signal. */
-interface SignalGroup<T> {
-  readonly signal: AbortSignal;
-  readonly listener: () => void;
-  /** In wait() order; entries that left by timeout stay until compacted. */
-  waiters: Waiter<T>[];
-  live: number;
-}
-
-/** A waiter with a signal or a timeout: it has a promise of its own. */
-class Waiter<T> {
-  /** Both undefined once the waiter has left (timed out or aborted). */
-  resolve: ((value: T) => void) | undefined;
-  reject: ((reason: unknown) => void) | undefined;
-  readonly deadline: number;
-  /** The timeout asked for, for the error message. */
-  readonly timeout: number;
-  /** wait() call order: breaks ties between equal deadlines. */
-  readonly order: number;
-  readonly group: SignalGroup<T> | undefined;
-  /** The clock that times it out, if it has a deadline. */
-  clock: Clock | undefined = undefined;
-  heapIndex = -1;
-
-  constructor(
-    resolve: (value: T) => void,
-    reject: (reason: unknown) => void,
-    timeout: number,
-    order: number,
-    group: SignalGroup<T> | undefined,
-  ) {
-    this.resolve = resolve;
-    this.reject = reject;
-    this.timeout = timeout;
-    // No clock read for no deadline: it is most of a signal waiter's cost.
-    this.deadline = timeout === Infinity
-      ? Infinity
-      : performance.now() + timeout;
-    this.order = order;
-    this.group = group;
-  }
-}
-
-function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
-  return a.deadline < b.deadline ||
-    (a.deadline === b.deadline && a.order < b.order);
-}
-
-/**
- * The timer of the waiters with a deadline that came in one turn (code run
- * between two microtask checkpoints). A host may tie a timer to the request
- * that set it: Cloudflare Workers cancels a request's timers when that
- * request ends. A timer armed in one request then cannot time out a waiter
- * that came in another, so each turn's waiters get a timer armed in their
- * own turn, and re-armed only when it fires, still in theirs. Many waiters
- * that come in one turn share one timer.
- */
-class Clock {
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /**
-   * When the timer fires (performance.now() time); Infinity while unarmed. Never
-   * later than the earliest deadline of its waiters.
-   */
-  timerAt = Infinity;
-  /** Its waiters still pending. */
-  live = 0;
-}
-
-/** What only waiters with a signal or a timeout need. */
-class Tracked<T> {
-  /**
-   * The event whose waiters these are: the one that made them, or the
-   * carrier that took them over while a sent thenable settles. They are
-   * current while `owner.#tracked` is this object.
-   */
-  owner: AnyEvent;
-  /** Every plain batch and tracked waiter, in wait() order. */
-  queue: (PromiseWithResolvers<T> | Waiter<T>)[];
-  /** Tombstones in the queue: waiters that left early. */
-  dead = 0;
-  order = 0;
-  /** Waiters with a deadline: a binary min-heap by (deadline, order). */
-  heap: Waiter<T>[] = [];
-  /** The clock of this turn, once a waiter with a deadline came in it. */
-  clock: Clock | undefined = undefined;
-  /** Every clock with waiters pending. */
-  clocks: Set<Clock> = new Set();
-  /** One abort listener per signal, shared by its waiters. */
-  groups: Map<AbortSignal, SignalGroup<T>> = new Map();
-
-  constructor(batch: PromiseWithResolvers<T> | undefined, owner: AnyEvent) {
-    this.queue = batch === undefined ? [] : [batch];
-    this.owner = owner;
-  }
-}
-
-/*
- * Calls out. The event calls code it does not own: a signal's
- * `addEventListener`, `removeEventListener`, `aborted` and `reason`, the
- * host's `setTimeout` and `clearTimeout`, and a sent thenable's `then`. Any of
- * them may throw, or re-enter the event (send, reset, wait, abort). So every
- * call out is made while the event's state is whole: before an operation
- * commits anything, or after it has committed everything. What was known
- * before a call out is checked again after it returns. In wait() that means:
- * the waiter is queued first, as if every call out had succeeded; a throw
- * then takes it out again like a timeout would, and rejects it with the
- * error; a re-entrant send, reset or abort finds it queued and treats it as
- * any waiter queued just before. Timers and listeners check on arrival that
- * they are still current, so one the event could not take back is inert.
- */
-
-/** An `AbortSignal`, also from another realm or a polyfill. */
-function isSignal(value: unknown): value is AbortSignal {
-  if (typeof value !== "object" || value === null) return false;
-  const signal = value as AbortSignal;
-  return "aborted" in signal &&
-    typeof signal.addEventListener === "function" &&
-    typeof signal.removeEventListener === "function";
-}
-
-/** Reads and checks wait options once; throws on a bad one. */
-function parseOptions(options: WaitOptions): WaitOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot wait: options must be an object, got ${show(options)}`,
-    );
-  }
-  const { signal, timeout } = options;
-  if (signal !== undefined && !isSignal(signal)) {
-    throw new TypeError(
-      `Cannot wait: signal must be an AbortSignal, got ${show(signal)}`,
-    );
-  }
-  if (timeout !== undefined) {
-    if (typeof timeout !== "number") {
-      throw new TypeError(
-        `Cannot wait: timeout must be a number, got ${show(timeout)}`,
-      );
-    }
-    if (!(timeout >= 0)) {
-      throw new RangeError(
-        `Cannot wait: timeout must be a non-negative number of milliseconds, got ${
-          show(timeout)
-        }`,
-      );
-    }
-  }
-  return { signal, timeout };
-}
-
-/** The delay to set for a deadline: never early, never over the limit. */
-function delayUntil(deadline: number, now: number): number {
-  // Timers truncate fractional delays: round up so none fires early.
-  return Math.min(Math.max(Math.ceil(deadline - now), 0), MAX_DELAY);
-}
-
-function timeoutError(timeout: number): DOMException {
-  return new DOMException(
-    `Timed out waiting for the event after ${timeout} ms`,
-    "TimeoutError",
-  );
-}
-
-/** Takes back a group's listener; a throw leaves it inert (see "Calls out"). */
-function unlisten<T>(group: SignalGroup<T>): void {
-  try {
-    group.signal.removeEventListener("abort", group.listener);
-  } catch {
-    // The listener finds its group gone and does nothing.
-  }
-}
-
-/** Clears a timer, if any; a throw leaves it inert (see "Calls out"). */
-function disarm(timer: ReturnType<typeof setTimeout> | undefined): void {
-  try {
-    clearTimeout(timer);
-  } catch {
-    // The timer finds itself replaced and does nothing.
-  }
-}
 
 /**
  * An event that any number of waiters can await, and that is sent exactly
@@ -369,6 +136,40 @@ function disarm(timer: ReturnType<typeof setTimeout> | undefined): void {
  * ```
  */
 export class Event<T = void> {
+  /*
+   * State. Throughout the code these hold:
+   *
+   * - Fresh: `#result`, `#settled` and `#carrier` are undefined. Pending
+   *   waiters are the open plain `#batch` and, once a waiter with a signal
+   *   or a timeout came, `#generation`, which holds every batch and waiter
+   *   in `wait()` order; `#waiting` counts them. `#watchers` are the
+   *   `first()` and `iterate()` calls watching.
+   * - Value or exception: `#result` holds what was sent, as sent. The send
+   *   detached `#batch`, `#generation`, `#watchers` and `#waiting` before it
+   *   called out. `#settled` is made on the first later `wait()`. A sent
+   *   object (it may be a thenable) has a `#carrier`, the event that took
+   *   over its waiters and that later waiters join until `reset()`.
+   * - One generation is current: the one its owner holds
+   *   (`generation.owner.#generation === generation`). A timer or listener
+   *   that holds another one is stale and does nothing (`Event.#current()`):
+   *   that is how a send, a reset or a carrier makes every earlier timer
+   *   and listener inert without having to take it back first.
+   * - A waiter is pending while its `resolve` is set; it is in its
+   *   generation's heap while `heapIndex >= 0`.
+   *
+   * Calls out. The event calls code it does not own: a signal's
+   * `addEventListener`, `removeEventListener`, `aborted` and `reason`, the
+   * host's `setTimeout`, `clearTimeout` and `queueMicrotask`, and a sent
+   * value's `then`. Any of them may throw, or re-enter the event (send,
+   * reset, wait, abort). So every call out is made while the state is
+   * whole: before an operation commits anything, or after it has committed
+   * everything, and what was known before it is checked again after it
+   * returns. In `wait()`: the waiter is queued first, as if every call out
+   * had succeeded; a throw takes it out again as a timeout would and rejects
+   * it with the error; a re-entrant send, reset or abort finds it queued.
+   * `Event.first()` and `Event.iterate()` follow the same rule, with the
+   * same two helpers: `listen()` and `Alarm`.
+   */
   #state: State = FRESH;
   /** The value or the exception sent; undefined while fresh. */
   #result: unknown = undefined;
@@ -392,7 +193,7 @@ export class Event<T = void> {
    * first of them arrives and dropped on send: plain round trips never
    * pay for it.
    */
-  #tracked: Tracked<Awaited<T>> | undefined = undefined;
+  #generation: Generation<Awaited<T>> | undefined = undefined;
   /**
    * `Event.first()` and `Event.iterate()` calls watching this event: most
    * often one, held as is; a Set only while several watch at once.
@@ -611,7 +412,7 @@ export class Event<T = void> {
    * ```
    */
   send(value: T): void {
-    if (this.#state !== FRESH) throw new EventStateError(RESEND);
+    if (this.#state !== FRESH) throw new EventStateError(RESEND_MESSAGE);
     this.#state = VALUE;
     this.#result = value;
     if (
@@ -674,7 +475,7 @@ export class Event<T = void> {
    * ```
    */
   sendException(error: unknown): void {
-    if (this.#state !== FRESH) throw new EventStateError(RESEND);
+    if (this.#state !== FRESH) throw new EventStateError(RESEND_MESSAGE);
     this.#state = EXCEPTION;
     this.#result = error;
     this.#deliver(false, error);
@@ -743,7 +544,7 @@ export class Event<T = void> {
     let batch = this.#batch;
     if (batch === undefined) {
       batch = this.#batch = withResolvers<Awaited<T>>();
-      this.#tracked?.queue.push(batch);
+      this.#generation?.queue.push(batch);
     }
     return batch.promise;
   }
@@ -942,7 +743,7 @@ export class Event<T = void> {
    * ```
    */
   reset(): void {
-    if (this.#state === FRESH) throw new EventStateError(RERESET);
+    if (this.#state === FRESH) throw new EventStateError(RERESET_MESSAGE);
     this.#state = FRESH;
     this.#result = undefined;
     this.#settled = undefined;
@@ -1045,17 +846,17 @@ export class Event<T = void> {
    */
   #deliver(ok: boolean, result: unknown): void {
     const batch = this.#batch;
-    const tracked = this.#tracked;
+    const generation = this.#generation;
     const watchers = this.#watchers;
     // Detach everything before calling out (see "Calls out").
     this.#batch = undefined;
-    this.#tracked = undefined;
+    this.#generation = undefined;
     this.#watchers = undefined;
     this.#waiting = 0;
-    if (tracked !== undefined) {
-      for (const clock of tracked.clocks) disarm(clock.timer);
-      for (const group of tracked.groups.values()) unlisten(group);
-      for (const entry of tracked.queue) {
+    if (generation !== undefined) {
+      for (const turn of generation.turns) disarm(turn.timer);
+      for (const group of generation.groups.values()) unlisten(group);
+      for (const entry of generation.queue) {
         if (entry.resolve === undefined) continue;
         if (ok) {
           entry.resolve(result as Awaited<T>);
@@ -1091,16 +892,16 @@ export class Event<T = void> {
     // through for a generic T.
     const carrier: AnyEvent = new Event();
     const watchers = this.#watchers;
-    const tracked = this.#tracked;
+    const generation = this.#generation;
     carrier.#batch = this.#batch;
     carrier.#waiting = this.#waiting;
-    if (tracked !== undefined) {
-      carrier.#tracked = tracked;
-      tracked.owner = carrier;
+    if (generation !== undefined) {
+      carrier.#generation = generation;
+      generation.owner = carrier;
     }
     this.#carrier = carrier;
     this.#batch = undefined;
-    this.#tracked = undefined;
+    this.#generation = undefined;
     this.#watchers = undefined;
     this.#waiting = 0;
     tell(watchers, this);
@@ -1178,20 +979,20 @@ export class Event<T = void> {
     }
 
     // Commit the waiter first, then call out (see "Calls out").
-    const tracked = this.#tracked ??= new Tracked(this.#batch, this);
+    const generation = this.#generation ??= new Generation(this.#batch, this);
     const { promise, resolve, reject } = withResolvers<Awaited<T>>();
     let group: SignalGroup<Awaited<T>> | undefined;
     let listen = false;
     if (signal !== undefined) {
-      group = tracked.groups.get(signal);
+      group = generation.groups.get(signal);
       if (group === undefined) {
         const added: SignalGroup<Awaited<T>> = {
           signal,
-          listener: () => Event.#abort(tracked, added),
+          listener: () => Event.#abort(generation, added),
           waiters: [],
           live: 0,
         };
-        tracked.groups.set(signal, group = added);
+        generation.groups.set(signal, group = added);
         listen = true;
       }
     }
@@ -1199,57 +1000,58 @@ export class Event<T = void> {
       resolve,
       reject,
       timeout ?? Infinity,
-      tracked.order++,
+      generation.order++,
       group,
     );
     if (group !== undefined) {
       group.waiters.push(waiter);
       group.live++;
     }
-    tracked.queue.push(waiter);
+    generation.queue.push(waiter);
     // Later plain waiters must resume after this one: close the batch.
     this.#batch = undefined;
     this.#waiting++;
-    let clock: Clock | undefined;
-    let newClock = false;
+    let turn: TurnTimer | undefined;
+    let newTurn = false;
     if (waiter.deadline !== Infinity) {
-      heapPush(tracked.heap, waiter);
-      clock = tracked.clock;
-      if (clock === undefined) {
-        clock = tracked.clock = new Clock();
-        newClock = true;
+      heapPush(generation.heap, waiter);
+      turn = generation.turn;
+      if (turn === undefined) {
+        turn = generation.turn = new TurnTimer();
+        newTurn = true;
       }
-      if (clock.live++ === 0) tracked.clocks.add(clock);
-      waiter.clock = clock;
+      if (turn.live++ === 0) generation.turns.add(turn);
+      waiter.turn = turn;
     }
 
-    if (newClock) {
-      // The turn ends at the next microtask checkpoint; so does its clock.
+    if (newTurn) {
+      // The turn ends at the next microtask checkpoint: then its timer
+      // takes no more waiters.
       try {
-        queueMicrotask(() => tracked.clock = undefined);
+        queueMicrotask(() => generation.turn = undefined);
       } catch {
-        // No microtasks: the clock stays open, shared by later turns.
+        // No microtasks: the timer stays open, shared by later turns.
       }
     }
     try {
       if (listen) {
         signal!.addEventListener("abort", group!.listener, { once: true });
         // An abort in there came before the listener: act on it now.
-        if (signal!.aborted) Event.#abort(tracked, group!);
+        if (signal!.aborted) Event.#abort(generation, group!);
         // Sent or aborted in there: the group is gone, take its listener back.
-        if (!Event.#holds(tracked, group!)) unlisten(group!);
+        if (!Event.#holds(generation, group!)) unlisten(group!);
       }
       if (
-        Event.#current(tracked) && waiter.heapIndex >= 0 &&
-        waiter.deadline < clock!.timerAt
+        Event.#current(generation) && waiter.heapIndex >= 0 &&
+        waiter.deadline < turn!.timerAt
       ) {
-        Event.#arm(tracked, clock!, waiter.deadline);
+        Event.#arm(generation, turn!, waiter.deadline);
       }
     } catch (error) {
       // The call out failed: this waiter leaves, rejected with its error.
-      if (Event.#current(tracked) && waiter.reject !== undefined) {
+      if (Event.#current(generation) && waiter.reject !== undefined) {
         const cleanup: (() => void)[] = [];
-        Event.#leave(tracked, waiter, cleanup);
+        Event.#leave(generation, waiter, cleanup);
         for (const takeBack of cleanup) takeBack();
         reject(error);
       }
@@ -1258,18 +1060,18 @@ export class Event<T = void> {
   }
 
   /**
-   * Whether a generation of tracked waiters is current: its owner still
+   * Whether a generation of waiters is current: its owner still
    * holds it, so it was neither woken nor replaced. A timer or listener
    * that holds another one is stale and does nothing.
    */
-  static #current<V>(tracked: Tracked<V>): boolean {
-    return tracked.owner.#tracked === tracked;
+  static #current<V>(generation: Generation<V>): boolean {
+    return generation.owner.#generation === generation;
   }
 
   /** Whether a signal's group is still live in a current generation. */
-  static #holds<V>(tracked: Tracked<V>, group: SignalGroup<V>): boolean {
-    return Event.#current(tracked) &&
-      tracked.groups.get(group.signal) === group;
+  static #holds<V>(generation: Generation<V>, group: SignalGroup<V>): boolean {
+    return Event.#current(generation) &&
+      generation.groups.get(group.signal) === group;
   }
 
   /**
@@ -1279,28 +1081,30 @@ export class Event<T = void> {
    * the state is whole.
    */
   static #drop<V>(
-    tracked: Tracked<V>,
+    generation: Generation<V>,
     waiter: Waiter<V>,
     cleanup: (() => void)[],
   ): (reason: unknown) => void {
     const reject = waiter.reject!;
     waiter.resolve = waiter.reject = undefined;
-    tracked.owner.#waiting--;
-    const clock = waiter.clock;
-    if (clock !== undefined && --clock.live === 0) {
-      tracked.clocks.delete(clock);
-      const timer = clock.timer;
-      clock.timer = undefined;
-      clock.timerAt = Infinity;
+    generation.owner.#waiting--;
+    const turn = waiter.turn;
+    if (turn !== undefined && --turn.live === 0) {
+      generation.turns.delete(turn);
+      const timer = turn.timer;
+      turn.timer = undefined;
+      turn.timerAt = Infinity;
       cleanup.push(() => disarm(timer));
     }
-    if (++tracked.dead > 32 && tracked.dead * 2 > tracked.queue.length) {
-      tracked.queue = tracked.queue.filter((entry) =>
+    if (
+      ++generation.dead > 32 && generation.dead * 2 > generation.queue.length
+    ) {
+      generation.queue = generation.queue.filter((entry) =>
         entry.resolve !== undefined
       );
-      tracked.dead = 0;
+      generation.dead = 0;
     }
-    if (waiter.heapIndex >= 0) heapRemove(tracked.heap, waiter);
+    if (waiter.heapIndex >= 0) heapRemove(generation.heap, waiter);
     return reject;
   }
 
@@ -1310,14 +1114,14 @@ export class Event<T = void> {
    * listener onto `cleanup`.
    */
   static #leave<V>(
-    tracked: Tracked<V>,
+    generation: Generation<V>,
     waiter: Waiter<V>,
     cleanup: (() => void)[],
   ): (reason: unknown) => void {
-    const reject = Event.#drop(tracked, waiter, cleanup);
+    const reject = Event.#drop(generation, waiter, cleanup);
     const group = waiter.group;
     if (group !== undefined && --group.live === 0) {
-      tracked.groups.delete(group.signal);
+      generation.groups.delete(group.signal);
       cleanup.push(() => unlisten(group));
     } else if (
       group !== undefined && group.waiters.length > 2 * group.live + 32
@@ -1327,7 +1131,7 @@ export class Event<T = void> {
     return reject;
   }
 
-  static #abort<V>(tracked: Tracked<V>, group: SignalGroup<V>): void {
+  static #abort<V>(generation: Generation<V>, group: SignalGroup<V>): void {
     let reason: unknown;
     try {
       reason = group.signal.reason;
@@ -1335,13 +1139,13 @@ export class Event<T = void> {
       reason = error;
     }
     // Checked after the getter, which may have re-entered.
-    if (!Event.#holds(tracked, group)) return; // gone already
-    tracked.groups.delete(group.signal);
+    if (!Event.#holds(generation, group)) return; // gone already
+    generation.groups.delete(group.signal);
     const rejects = [];
     const cleanup: (() => void)[] = [];
     for (const waiter of group.waiters) {
       if (waiter.resolve !== undefined) {
-        rejects.push(Event.#drop(tracked, waiter, cleanup));
+        rejects.push(Event.#drop(generation, waiter, cleanup));
       }
     }
     // Tombstones left in the queue still point at the group: let them not
@@ -1352,37 +1156,37 @@ export class Event<T = void> {
   }
 
   static #expire<V>(
-    tracked: Tracked<V>,
-    clock: Clock,
+    generation: Generation<V>,
+    turn: TurnTimer,
     timer: ReturnType<typeof setTimeout>,
   ): void {
-    if (!Event.#current(tracked) || clock.timer !== timer) return; // stale
-    clock.timer = undefined;
+    if (!Event.#current(generation) || turn.timer !== timer) return; // stale
+    turn.timer = undefined;
     // The timer firing proves its delay passed, even if the clock lags.
-    const now = Math.max(performance.now(), clock.timerAt);
-    clock.timerAt = Infinity;
-    // Every waiter due goes, whichever clock it has: in deadline order.
-    const heap = tracked.heap;
+    const now = Math.max(performance.now(), turn.timerAt);
+    turn.timerAt = Infinity;
+    // Every waiter due goes, whichever turn it came in: in deadline order.
+    const heap = generation.heap;
     const expired: Waiter<V>[] = [];
     const rejects: ((reason: unknown) => void)[] = [];
     const cleanup: (() => void)[] = [];
     while (heap.length > 0 && heap[0]!.deadline <= now) {
       expired.push(heap[0]!);
-      rejects.push(Event.#leave(tracked, heap[0]!, cleanup));
+      rejects.push(Event.#leave(generation, heap[0]!, cleanup));
     }
     // The state is whole: call out.
     const failed: ((reason: unknown) => void)[] = [];
     let failure: unknown;
-    if (clock.live > 0) {
+    if (turn.live > 0) {
       try {
         // Its own waiters are due no sooner than the earliest of all.
-        Event.#arm(tracked, clock, heap[0]!.deadline);
+        Event.#arm(generation, turn, heap[0]!.deadline);
       } catch (error) {
         // No timer can be had for them: they fail now, not hang.
         failure = error;
-        if (Event.#current(tracked)) {
-          for (const waiter of heap.filter((w) => w.clock === clock)) {
-            failed.push(Event.#leave(tracked, waiter, cleanup));
+        if (Event.#current(generation)) {
+          for (const waiter of heap.filter((w) => w.turn === turn)) {
+            failed.push(Event.#leave(generation, waiter, cleanup));
           }
         }
       }
@@ -1395,26 +1199,210 @@ export class Event<T = void> {
   }
 
   /**
-   * Arms a clock's timer for `deadline`, replacing its timer. It calls out,
+   * Arms a turn's timer for `deadline`, replacing its timer. It calls out,
    * so the caller's state must be whole; if `setTimeout` throws, nothing
    * has changed.
    */
-  static #arm<V>(tracked: Tracked<V>, clock: Clock, deadline: number): void {
+  static #arm<V>(
+    generation: Generation<V>,
+    turn: TurnTimer,
+    deadline: number,
+  ): void {
     const now = performance.now();
     const at = now + delayUntil(deadline, now);
     const timer: ReturnType<typeof setTimeout> = setTimeout(
-      () => Event.#expire(tracked, clock, timer),
+      () => Event.#expire(generation, turn, timer),
       at - now,
     );
     // setTimeout may have re-entered: keep the timer only if still needed.
-    if (!Event.#current(tracked) || clock.live === 0 || at >= clock.timerAt) {
+    if (!Event.#current(generation) || turn.live === 0 || at >= turn.timerAt) {
       disarm(timer);
       return;
     }
-    const old = clock.timer;
-    clock.timer = timer;
-    clock.timerAt = at;
+    const old = turn.timer;
+    turn.timer = timer;
+    turn.timerAt = at;
     disarm(old);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The waiters of one send: the generation that holds them in order, the
+// waiter with a signal or a timeout, the abort listener its signal's waiters
+// share, the timer of one turn's deadlines, and the heap that orders those
+// deadlines. Only Event's engine methods touch them.
+// ---------------------------------------------------------------------------
+
+/** The abort listener shared by every waiter of one event on one signal. */
+interface SignalGroup<T> {
+  readonly signal: AbortSignal;
+  readonly listener: () => void;
+  /** In wait() order; entries that left by timeout stay until compacted. */
+  waiters: Waiter<T>[];
+  live: number;
+}
+
+/** A waiter with a signal or a timeout: it has a promise of its own. */
+class Waiter<T> {
+  /** Both undefined once the waiter has left (timed out or aborted). */
+  resolve: ((value: T) => void) | undefined;
+  reject: ((reason: unknown) => void) | undefined;
+  readonly deadline: number;
+  /** The timeout asked for, for the error message. */
+  readonly timeout: number;
+  /** wait() call order: breaks ties between equal deadlines. */
+  readonly order: number;
+  readonly group: SignalGroup<T> | undefined;
+  /** The timer of its turn, that times it out, if it has a deadline. */
+  turn: TurnTimer | undefined = undefined;
+  heapIndex = -1;
+
+  constructor(
+    resolve: (value: T) => void,
+    reject: (reason: unknown) => void,
+    timeout: number,
+    order: number,
+    group: SignalGroup<T> | undefined,
+  ) {
+    this.resolve = resolve;
+    this.reject = reject;
+    this.timeout = timeout;
+    // No clock read for no deadline: it is most of a signal waiter's cost.
+    this.deadline = timeout === Infinity
+      ? Infinity
+      : performance.now() + timeout;
+    this.order = order;
+    this.group = group;
+  }
+}
+
+/**
+ * The timer of the waiters with a deadline that came in one turn (code run
+ * between two microtask checkpoints). A host may tie a timer to the request
+ * that set it: Cloudflare Workers cancels a request's timers when that
+ * request ends. A timer armed in one request then cannot time out a waiter
+ * that came in another, so each turn's waiters get a timer armed in their
+ * own turn, and re-armed only when it fires, still in theirs. Many waiters
+ * that come in one turn share one timer.
+ */
+class TurnTimer {
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /**
+   * When the timer fires (performance.now() time); Infinity while unarmed. Never
+   * later than the earliest deadline of its waiters.
+   */
+  timerAt = Infinity;
+  /** Its waiters still pending. */
+  live = 0;
+}
+
+/** What only waiters with a signal or a timeout need. */
+class Generation<T> {
+  /**
+   * The event whose waiters these are: the one that made them, or the
+   * carrier that took them over while a sent thenable settles. They are
+   * current while `owner.#generation` is this object.
+   */
+  owner: AnyEvent;
+  /** Every plain batch and waiter with options, in wait() order. */
+  queue: (PromiseWithResolvers<T> | Waiter<T>)[];
+  /** Tombstones in the queue: waiters that left early. */
+  dead = 0;
+  order = 0;
+  /** Waiters with a deadline: a binary min-heap by (deadline, order). */
+  heap: Waiter<T>[] = [];
+  /** The timer of this turn, once a waiter with a deadline came in it. */
+  turn: TurnTimer | undefined = undefined;
+  /** Every turn's timer with waiters pending. */
+  turns: Set<TurnTimer> = new Set();
+  /** One abort listener per signal, shared by its waiters. */
+  groups: Map<AbortSignal, SignalGroup<T>> = new Map();
+
+  constructor(batch: PromiseWithResolvers<T> | undefined, owner: AnyEvent) {
+    this.queue = batch === undefined ? [] : [batch];
+    this.owner = owner;
+  }
+}
+
+function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
+  return a.deadline < b.deadline ||
+    (a.deadline === b.deadline && a.order < b.order);
+}
+
+function heapPush<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
+  heap.push(waiter);
+  siftUp(heap, heap.length - 1);
+}
+
+function heapRemove<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
+  const index = waiter.heapIndex;
+  const last = heap.pop()!;
+  waiter.heapIndex = -1;
+  if (last === waiter) return;
+  heap[index] = last;
+  last.heapIndex = index;
+  siftUp(heap, index);
+  siftDown(heap, last.heapIndex);
+}
+
+function siftUp<T>(heap: Waiter<T>[], index: number): void {
+  const waiter = heap[index]!;
+  while (index > 0) {
+    const parentIndex = (index - 1) >> 1;
+    const parent = heap[parentIndex]!;
+    if (!earlier(waiter, parent)) break;
+    heap[index] = parent;
+    parent.heapIndex = index;
+    index = parentIndex;
+  }
+  heap[index] = waiter;
+  waiter.heapIndex = index;
+}
+
+function siftDown<T>(heap: Waiter<T>[], index: number): void {
+  const waiter = heap[index]!;
+  const length = heap.length;
+  while (true) {
+    let child = 2 * index + 1;
+    if (child >= length) break;
+    if (child + 1 < length && earlier(heap[child + 1]!, heap[child]!)) {
+      child++;
+    }
+    const next = heap[child]!;
+    if (!earlier(next, waiter)) break;
+    heap[index] = next;
+    next.heapIndex = index;
+    index = child;
+  }
+  heap[index] = waiter;
+  waiter.heapIndex = index;
+}
+
+// ---------------------------------------------------------------------------
+// Several events: what Event.first() and Event.iterate() use to watch many
+// events at once, bound by one signal and one timeout, leaving nothing on an
+// event once they stop.
+// ---------------------------------------------------------------------------
+
+/**
+ * An event of any value type. `Event<T>` is invariant in `T` (its private
+ * fields hold `T` both ways), so `Event<unknown>` would not accept an
+ * `Event<number>`.
+ */
+// deno-lint-ignore no-explicit-any
+type AnyEvent = Event<any>;
+
+/** Told synchronously when an event it watches is sent: see Selection. */
+interface Watcher {
+  sent(evt: AnyEvent): void;
+}
+
+/** Tells the watchers of an event, detached from it, that it was sent. */
+function tell(watchers: Watcher | Set<Watcher> | undefined, evt: AnyEvent) {
+  if (watchers instanceof Set) {
+    for (const watcher of watchers) watcher.sent(evt);
+  } else {
+    watchers?.sent(evt);
   }
 }
 
@@ -1457,15 +1445,6 @@ function selectArgs<E extends AnyEvent>(
     : parseOptions(options);
   if (signal?.aborted) throw signal.reason;
   return { list, signal, timeout };
-}
-
-/** Tells the watchers of an event, detached from it, that it was sent. */
-function tell(watchers: Watcher | Set<Watcher> | undefined, evt: AnyEvent) {
-  if (watchers instanceof Set) {
-    for (const watcher of watchers) watcher.sent(evt);
-  } else {
-    watchers?.sent(evt);
-  }
 }
 
 /** Why an object that looks like an event is not one, for an error message. */
@@ -1576,7 +1555,7 @@ class Selection<E extends AnyEvent> implements Watcher {
     const at = now + delayUntil(deadline, now);
     const timer = setTimeout(() => {
       if (this.#stopped) return;
-      // The timer firing proves its delay passed, even if the clock went back.
+      // The timer firing proves its delay passed, even if the clock lags.
       if (Math.max(performance.now(), at) < deadline) {
         try {
           this.#arm(deadline, timeout);
@@ -1705,51 +1684,121 @@ class Queue<T> {
   }
 }
 
-function heapPush<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
-  heap.push(waiter);
-  siftUp(heap, heap.length - 1);
+// ---------------------------------------------------------------------------
+// Helpers: options, messages, and the call outs to the host that either room
+// makes.
+// ---------------------------------------------------------------------------
+
+/** setTimeout() fires at once for delays above this; longer waits re-arm. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/**
+ * `Promise.withResolvers()` in the executor form: Node 20 has no
+ * `Promise.withResolvers()`, and in V8 15 the executor form is the cheaper of
+ * the two (p-defer, which uses it, runs the round trip at about 0.82x of
+ * `Promise.withResolvers()` in `deno task bench:report`).
+ */
+function withResolvers<T>(): PromiseWithResolvers<T> {
+  let resolve!: (value: T | PromiseLike<T>) => void;
+  let reject!: (reason?: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
-function heapRemove<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
-  const index = waiter.heapIndex;
-  const last = heap.pop()!;
-  waiter.heapIndex = -1;
-  if (last === waiter) return;
-  heap[index] = last;
-  last.heapIndex = index;
-  siftUp(heap, index);
-  siftDown(heap, last.heapIndex);
-}
+function ignore(): void {}
 
-function siftUp<T>(heap: Waiter<T>[], index: number): void {
-  const waiter = heap[index]!;
-  while (index > 0) {
-    const parentIndex = (index - 1) >> 1;
-    const parent = heap[parentIndex]!;
-    if (!earlier(waiter, parent)) break;
-    heap[index] = parent;
-    parent.heapIndex = index;
-    index = parentIndex;
+/** Names a bad argument in an error message, never throwing itself. */
+function show(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "bigint":
+      return `${value}n`;
+    case "function":
+      return "a function";
+    case "object":
+      if (value === null) return "null";
+      try {
+        return `an object (${Object.prototype.toString.call(value)})`;
+      } catch {
+        return "an object";
+      }
+    case "number":
+      return Object.is(value, -0) ? "-0" : String(value);
+    default:
+      return String(value);
   }
-  heap[index] = waiter;
-  waiter.heapIndex = index;
 }
 
-function siftDown<T>(heap: Waiter<T>[], index: number): void {
-  const waiter = heap[index]!;
-  const length = heap.length;
-  while (true) {
-    let child = 2 * index + 1;
-    if (child >= length) break;
-    if (child + 1 < length && earlier(heap[child + 1]!, heap[child]!)) {
-      child++;
+/** An `AbortSignal`, also from another realm or a polyfill. */
+function isSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== "object" || value === null) return false;
+  const signal = value as AbortSignal;
+  return "aborted" in signal &&
+    typeof signal.addEventListener === "function" &&
+    typeof signal.removeEventListener === "function";
+}
+
+/** Reads and checks wait options once; throws on a bad one. */
+function parseOptions(options: WaitOptions): WaitOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot wait: options must be an object, got ${show(options)}`,
+    );
+  }
+  const { signal, timeout } = options;
+  if (signal !== undefined && !isSignal(signal)) {
+    throw new TypeError(
+      `Cannot wait: signal must be an AbortSignal, got ${show(signal)}`,
+    );
+  }
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number") {
+      throw new TypeError(
+        `Cannot wait: timeout must be a number, got ${show(timeout)}`,
+      );
     }
-    const next = heap[child]!;
-    if (!earlier(next, waiter)) break;
-    heap[index] = next;
-    next.heapIndex = index;
-    index = child;
+    if (!(timeout >= 0)) {
+      throw new RangeError(
+        `Cannot wait: timeout must be a non-negative number of milliseconds, got ${
+          show(timeout)
+        }`,
+      );
+    }
   }
-  heap[index] = waiter;
-  waiter.heapIndex = index;
+  return { signal, timeout };
+}
+
+/** The delay to set for a deadline: never early, never over the limit. */
+function delayUntil(deadline: number, now: number): number {
+  // Timers truncate fractional delays: round up so none fires early.
+  return Math.min(Math.max(Math.ceil(deadline - now), 0), MAX_DELAY);
+}
+
+function timeoutError(timeout: number): DOMException {
+  return new DOMException(
+    `Timed out waiting for the event after ${timeout} ms`,
+    "TimeoutError",
+  );
+}
+
+/** Takes back a group's listener; a throw leaves it inert (see "Calls out"). */
+function unlisten<T>(group: SignalGroup<T>): void {
+  try {
+    group.signal.removeEventListener("abort", group.listener);
+  } catch {
+    // The listener finds its group gone and does nothing.
+  }
+}
+
+/** Clears a timer, if any; a throw leaves it inert (see "Calls out"). */
+function disarm(timer: ReturnType<typeof setTimeout> | undefined): void {
+  try {
+    clearTimeout(timer);
+  } catch {
+    // The timer finds itself replaced and does nothing.
+  }
 }
