@@ -854,8 +854,10 @@ export class Event<T = void> {
     this.#watchers = undefined;
     this.#waiting = 0;
     if (generation !== undefined) {
-      for (const turn of generation.turns) disarm(turn.timer);
-      for (const group of generation.groups.values()) unlisten(group);
+      for (const turn of generation.turns) disarm(turn.take());
+      for (const group of generation.groups.values()) {
+        unlisten(group.signal, group.listener);
+      }
       for (const entry of generation.queue) {
         if (entry.resolve === undefined) continue;
         if (ok) {
@@ -964,7 +966,7 @@ export class Event<T = void> {
     return this.#enqueue(signal, timeout);
   }
 
-  /** Queues a waiter with a signal or a timeout, then calls out. */
+  /** Waits with a signal or a timeout: queues the waiter, then calls out. */
   #enqueue(
     signal: AbortSignal | undefined,
     timeout: number | undefined,
@@ -977,92 +979,114 @@ export class Event<T = void> {
     if (signal === undefined && (timeout ?? Infinity) === Infinity) {
       return this.wait();
     }
-
-    // Commit the waiter first, then call out (see "Calls out").
-    const generation = this.#generation ??= new Generation(this.#batch, this);
     const { promise, resolve, reject } = withResolvers<Awaited<T>>();
-    let group: SignalGroup<Awaited<T>> | undefined;
-    let listen = false;
-    if (signal !== undefined) {
-      group = generation.groups.get(signal);
-      if (group === undefined) {
-        const added: SignalGroup<Awaited<T>> = {
-          signal,
-          listener: () => Event.#abort(generation, added),
-          waiters: [],
-          live: 0,
-        };
-        generation.groups.set(signal, group = added);
-        listen = true;
-      }
-    }
+    const generation = this.#generation ??= new Generation(this.#batch, this);
     const waiter = new Waiter(
       resolve,
       reject,
       timeout ?? Infinity,
       generation.order++,
-      group,
+      signal === undefined ? undefined : Event.#groupOf(generation, signal),
     );
+    Event.#queue(generation, waiter);
+    // Later plain waiters must resume after this one: close the batch.
+    this.#batch = undefined;
+    this.#waiting++;
+    Event.#callOut(generation, waiter);
+    return promise;
+  }
+
+  /** The group of a signal's waiters in a generation, made on first use. */
+  static #groupOf<V>(
+    generation: Generation<V>,
+    signal: AbortSignal,
+  ): SignalGroup<V> {
+    let group = generation.groups.get(signal);
+    if (group === undefined) {
+      const made: SignalGroup<V> = {
+        signal,
+        listener: () => Event.#abort(generation, made),
+        listening: false,
+        waiters: [],
+        live: 0,
+      };
+      generation.groups.set(signal, group = made);
+    }
+    return group;
+  }
+
+  /**
+   * Puts a waiter in its generation: in the queue, in its signal's group,
+   * in the heap and with its turn's timer. It calls nothing outside.
+   */
+  static #queue<V>(generation: Generation<V>, waiter: Waiter<V>): void {
+    const group = waiter.group;
     if (group !== undefined) {
       group.waiters.push(waiter);
       group.live++;
     }
     generation.queue.push(waiter);
-    // Later plain waiters must resume after this one: close the batch.
-    this.#batch = undefined;
-    this.#waiting++;
-    let turn: TurnTimer | undefined;
-    let newTurn = false;
     if (waiter.deadline !== Infinity) {
       heapPush(generation.heap, waiter);
-      turn = generation.turn;
+      let turn = generation.turn;
       if (turn === undefined) {
-        turn = generation.turn = new TurnTimer();
-        newTurn = true;
+        const made: TurnTimer = new TurnTimer(
+          (now) => Event.#expire(generation, made, now),
+          () => Event.#current(generation) && made.live > 0,
+        );
+        turn = generation.turn = made;
       }
       if (turn.live++ === 0) generation.turns.add(turn);
       waiter.turn = turn;
     }
+  }
 
-    if (newTurn) {
-      // The turn ends at the next microtask checkpoint: then its timer
-      // takes no more waiters.
+  /**
+   * Makes the call outs a queued waiter needs, re-checking after each (see
+   * "Calls out"): the end of its turn, its signal's listener, its turn's
+   * timer. A throw takes the waiter out, rejected with the error.
+   */
+  static #callOut<V>(generation: Generation<V>, waiter: Waiter<V>): void {
+    const { group, turn } = waiter;
+    if (turn !== undefined && !turn.closing) {
+      turn.closing = true;
       try {
+        // The turn ends at the next microtask checkpoint: then its timer
+        // takes no more waiters.
         queueMicrotask(() => generation.turn = undefined);
       } catch {
         // No microtasks: the timer stays open, shared by later turns.
       }
     }
     try {
-      if (listen) {
-        signal!.addEventListener("abort", group!.listener, { once: true });
-        // An abort in there came before the listener: act on it now.
-        if (signal!.aborted) Event.#abort(generation, group!);
-        // Sent or aborted in there: the group is gone, take its listener back.
-        if (!Event.#holds(generation, group!)) unlisten(group!);
+      if (group !== undefined && !group.listening) {
+        group.listening = true;
+        listen(
+          group.signal,
+          group.listener,
+          () => !Event.#holds(generation, group),
+        );
       }
       if (
-        Event.#current(generation) && waiter.heapIndex >= 0 &&
-        waiter.deadline < turn!.timerAt
+        turn !== undefined && Event.#current(generation) &&
+        waiter.heapIndex >= 0 && waiter.deadline < turn.at
       ) {
-        Event.#arm(generation, turn!, waiter.deadline);
+        turn.set(waiter.deadline);
       }
     } catch (error) {
-      // The call out failed: this waiter leaves, rejected with its error.
       if (Event.#current(generation) && waiter.reject !== undefined) {
         const cleanup: (() => void)[] = [];
-        Event.#leave(generation, waiter, cleanup);
+        const reject = Event.#leave(generation, waiter, cleanup);
         for (const takeBack of cleanup) takeBack();
         reject(error);
       }
     }
-    return promise;
   }
 
   /**
-   * Whether a generation of waiters is current: its owner still
-   * holds it, so it was neither woken nor replaced. A timer or listener
-   * that holds another one is stale and does nothing.
+   * Whether a generation of waiters is current: its owner still holds it,
+   * so it was neither woken nor handed on. A timer or listener that holds
+   * another one is stale and does nothing.
    */
   static #current<V>(generation: Generation<V>): boolean {
     return generation.owner.#generation === generation;
@@ -1091,9 +1115,7 @@ export class Event<T = void> {
     const turn = waiter.turn;
     if (turn !== undefined && --turn.live === 0) {
       generation.turns.delete(turn);
-      const timer = turn.timer;
-      turn.timer = undefined;
-      turn.timerAt = Infinity;
+      const timer = turn.take();
       cleanup.push(() => disarm(timer));
     }
     if (
@@ -1122,7 +1144,7 @@ export class Event<T = void> {
     const group = waiter.group;
     if (group !== undefined && --group.live === 0) {
       generation.groups.delete(group.signal);
-      cleanup.push(() => unlisten(group));
+      cleanup.push(() => unlisten(group.signal, group.listener));
     } else if (
       group !== undefined && group.waiters.length > 2 * group.live + 32
     ) {
@@ -1132,12 +1154,7 @@ export class Event<T = void> {
   }
 
   static #abort<V>(generation: Generation<V>, group: SignalGroup<V>): void {
-    let reason: unknown;
-    try {
-      reason = group.signal.reason;
-    } catch (error) {
-      reason = error;
-    }
+    const reason = reasonOf(group.signal);
     // Checked after the getter, which may have re-entered.
     if (!Event.#holds(generation, group)) return; // gone already
     generation.groups.delete(group.signal);
@@ -1155,16 +1172,13 @@ export class Event<T = void> {
     for (const reject of rejects) reject(reason);
   }
 
+  /** A turn's timer fired at `now`: every waiter due times out. */
   static #expire<V>(
     generation: Generation<V>,
     turn: TurnTimer,
-    timer: ReturnType<typeof setTimeout>,
+    now: number,
   ): void {
-    if (!Event.#current(generation) || turn.timer !== timer) return; // stale
-    turn.timer = undefined;
-    // The timer firing proves its delay passed, even if the clock lags.
-    const now = Math.max(performance.now(), turn.timerAt);
-    turn.timerAt = Infinity;
+    if (!Event.#current(generation)) return; // stale
     // Every waiter due goes, whichever turn it came in: in deadline order.
     const heap = generation.heap;
     const expired: Waiter<V>[] = [];
@@ -1180,7 +1194,7 @@ export class Event<T = void> {
     if (turn.live > 0) {
       try {
         // Its own waiters are due no sooner than the earliest of all.
-        Event.#arm(generation, turn, heap[0]!.deadline);
+        turn.set(heap[0]!.deadline);
       } catch (error) {
         // No timer can be had for them: they fail now, not hang.
         failure = error;
@@ -1197,33 +1211,6 @@ export class Event<T = void> {
     }
     for (const reject of failed) reject(failure);
   }
-
-  /**
-   * Arms a turn's timer for `deadline`, replacing its timer. It calls out,
-   * so the caller's state must be whole; if `setTimeout` throws, nothing
-   * has changed.
-   */
-  static #arm<V>(
-    generation: Generation<V>,
-    turn: TurnTimer,
-    deadline: number,
-  ): void {
-    const now = performance.now();
-    const at = now + delayUntil(deadline, now);
-    const timer: ReturnType<typeof setTimeout> = setTimeout(
-      () => Event.#expire(generation, turn, timer),
-      at - now,
-    );
-    // setTimeout may have re-entered: keep the timer only if still needed.
-    if (!Event.#current(generation) || turn.live === 0 || at >= turn.timerAt) {
-      disarm(timer);
-      return;
-    }
-    const old = turn.timer;
-    turn.timer = timer;
-    turn.timerAt = at;
-    disarm(old);
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1237,6 +1224,8 @@ export class Event<T = void> {
 interface SignalGroup<T> {
   readonly signal: AbortSignal;
   readonly listener: () => void;
+  /** Set once its listener is being added: the first waiter adds it. */
+  listening: boolean;
   /** In wait() order; entries that left by timeout stay until compacted. */
   waiters: Waiter<T>[];
   live: number;
@@ -1277,23 +1266,79 @@ class Waiter<T> {
 }
 
 /**
- * The timer of the waiters with a deadline that came in one turn (code run
- * between two microtask checkpoints). A host may tie a timer to the request
- * that set it: Cloudflare Workers cancels a request's timers when that
- * request ends. A timer armed in one request then cannot time out a waiter
- * that came in another, so each turn's waiters get a timer armed in their
- * own turn, and re-armed only when it fires, still in theirs. Many waiters
- * that come in one turn share one timer.
+ * A timer for one deadline at a time, never early: it rounds the delay up,
+ * re-arms past `setTimeout`'s limit (its owner sets it again when it rings
+ * early), and trusts its own firing over a clock that reads a little behind.
+ * A timer it replaced or took back that fires anyway does nothing. `set()`
+ * calls out (see "Calls out"): the caller's state must be whole, and
+ * `wanted()` is asked again after `setTimeout` returns.
  */
-class TurnTimer {
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+class Alarm {
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** When the timer fires (performance.now() time); Infinity while unarmed. */
+  at = Infinity;
+  readonly #ring: (now: number) => void;
+  readonly #wanted: () => boolean;
+
   /**
-   * When the timer fires (performance.now() time); Infinity while unarmed. Never
-   * later than the earliest deadline of its waiters.
+   * @param ring Called when the timer fires, with the time it counts as now.
+   * @param wanted Whether a timer is still needed, after a call out.
    */
-  timerAt = Infinity;
+  constructor(ring: (now: number) => void, wanted: () => boolean) {
+    this.#ring = ring;
+    this.#wanted = wanted;
+  }
+
+  /**
+   * Arms for `deadline`, unless it is armed as early already. If
+   * `setTimeout` throws, it throws that, and nothing has changed.
+   */
+  set(deadline: number): void {
+    const now = performance.now();
+    const at = now + delayUntil(deadline, now);
+    const timer: ReturnType<typeof setTimeout> = setTimeout(() => {
+      if (this.#timer !== timer) return; // replaced or taken back
+      this.#timer = undefined;
+      // The timer firing proves its delay passed, even if the clock lags.
+      const firedAt = Math.max(performance.now(), this.at);
+      this.at = Infinity;
+      this.#ring(firedAt);
+    }, at - now);
+    // setTimeout may have re-entered: keep the timer only if still needed.
+    if (!this.#wanted() || at >= this.at) {
+      disarm(timer);
+      return;
+    }
+    const old = this.#timer;
+    this.#timer = timer;
+    this.at = at;
+    disarm(old);
+  }
+
+  /** Unarms it; gives the host's timer, to clear once the state is whole. */
+  take(): ReturnType<typeof setTimeout> | undefined {
+    const timer = this.#timer;
+    this.#timer = undefined;
+    this.at = Infinity;
+    return timer;
+  }
+}
+
+/**
+ * The timer of the waiters with a deadline that came in one turn (code run
+ * between two microtask checkpoints), armed never later than the earliest
+ * of their deadlines. A host may tie a timer to the request that set it:
+ * Cloudflare Workers cancels a request's timers when that request ends. A
+ * timer armed in one request then cannot time out a waiter that came in
+ * another, so each turn's waiters get a timer armed in their own turn, and
+ * re-armed only when it rings, still in theirs. Many waiters that come in
+ * one turn share one timer.
+ */
+class TurnTimer extends Alarm {
   /** Its waiters still pending. */
   live = 0;
+  /** Set once the end of its turn is scheduled. */
+  closing = false;
 }
 
 /** What only waiters with a signal or a timeout need. */
@@ -1470,9 +1515,7 @@ class Selection<E extends AnyEvent> implements Watcher {
   /** How many of them are still watched. */
   #remaining = 0;
   #signal: AbortSignal | undefined = undefined;
-  /** Takes the abort listener back, once there is one. */
-  #unlisten: () => void = ignore;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #alarm: Alarm | undefined = undefined;
   #stopped = false;
   readonly #onSent: (evt: E) => void;
   readonly #onFail: (error: unknown) => void;
@@ -1495,18 +1538,23 @@ class Selection<E extends AnyEvent> implements Watcher {
     this.#events = events;
     // Idempotent: an event listed twice is watched once.
     for (const evt of events) if (watch(evt, this)) this.#remaining++;
+    // Every event is watched: call out (see "Calls out").
     try {
       if (signal !== undefined) {
         this.#signal = signal;
-        this.#unlisten = () => signal.removeEventListener("abort", this.#abort);
-        signal.addEventListener("abort", this.#abort, { once: true });
-        // An abort in there came before the listener: act on it now.
-        if (signal.aborted) this.#abort();
-        // Stopped in there: stop() could not take the listener back yet.
-        if (this.#stopped) this.#unlisten();
+        listen(signal, this.#abort, () => this.#stopped);
       }
       if (!this.#stopped && timeout !== undefined && timeout !== Infinity) {
-        this.#arm(performance.now() + timeout, timeout);
+        const deadline = performance.now() + timeout;
+        const alarm = this.#alarm = new Alarm((now) => {
+          if (now >= deadline) return this.fail(timeoutError(timeout));
+          try {
+            alarm.set(deadline); // rang early: past setTimeout's limit
+          } catch (error) {
+            this.fail(error);
+          }
+        }, () => !this.#stopped);
+        alarm.set(deadline);
       }
     } catch (error) {
       this.fail(error);
@@ -1532,44 +1580,13 @@ class Selection<E extends AnyEvent> implements Watcher {
     this.#events = [];
     for (const evt of events) unwatch(evt, this);
     // The state is whole: call out.
-    try {
-      this.#unlisten();
-    } catch {
-      // The listener finds this selection stopped and does nothing.
-    }
-    disarm(this.#timer);
+    if (this.#signal !== undefined) unlisten(this.#signal, this.#abort);
+    disarm(this.#alarm?.take());
   }
 
   #abort = (): void => {
-    let reason: unknown;
-    try {
-      reason = this.#signal!.reason;
-    } catch (error) {
-      reason = error;
-    }
-    this.fail(reason);
+    this.fail(reasonOf(this.#signal!));
   };
-
-  #arm(deadline: number, timeout: number): void {
-    const now = performance.now();
-    const at = now + delayUntil(deadline, now);
-    const timer = setTimeout(() => {
-      if (this.#stopped) return;
-      // The timer firing proves its delay passed, even if the clock lags.
-      if (Math.max(performance.now(), at) < deadline) {
-        try {
-          this.#arm(deadline, timeout);
-        } catch (error) {
-          this.fail(error);
-        }
-      } else {
-        this.fail(timeoutError(timeout));
-      }
-    }, at - now);
-    // setTimeout may have re-entered and stopped this selection.
-    if (this.#stopped) disarm(timer);
-    else this.#timer = timer;
-  }
 }
 
 /** What `Event.iterate()` returns. */
@@ -1785,12 +1802,38 @@ function timeoutError(timeout: number): DOMException {
   );
 }
 
-/** Takes back a group's listener; a throw leaves it inert (see "Calls out"). */
-function unlisten<T>(group: SignalGroup<T>): void {
+/**
+ * Adds a one-time abort listener: a call out, so the caller's state must be
+ * whole. An abort inside `addEventListener` that came before the listener
+ * is acted on at once (the listener must do nothing when called twice), and
+ * if `gone()` says the listener's owner left in there, it is taken back.
+ * Throws what `addEventListener` throws.
+ */
+function listen(
+  signal: AbortSignal,
+  listener: () => void,
+  gone: () => boolean,
+): void {
+  signal.addEventListener("abort", listener, { once: true });
+  if (signal.aborted) listener();
+  if (gone()) unlisten(signal, listener);
+}
+
+/** Takes back an abort listener; a throw leaves it inert (see "Calls out"). */
+function unlisten(signal: AbortSignal, listener: () => void): void {
   try {
-    group.signal.removeEventListener("abort", group.listener);
+    signal.removeEventListener("abort", listener);
   } catch {
-    // The listener finds its group gone and does nothing.
+    // The listener finds its owner gone and does nothing.
+  }
+}
+
+/** A signal's reason: what its getter throws, if it throws. */
+function reasonOf(signal: AbortSignal): unknown {
+  try {
+    return signal.reason;
+  } catch (error) {
+    return error;
   }
 }
 
