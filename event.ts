@@ -1443,7 +1443,10 @@ interface Watcher {
 }
 
 /** Tells the watchers of an event, detached from it, that it was sent. */
-function tell(watchers: Watcher | Set<Watcher> | undefined, evt: AnyEvent) {
+function tell(
+  watchers: Watcher | Set<Watcher> | undefined,
+  evt: AnyEvent,
+): void {
   if (watchers instanceof Set) {
     for (const watcher of watchers) watcher.sent(evt);
   } else {

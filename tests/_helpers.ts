@@ -1,5 +1,6 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 /** Helpers shared by the test files. */
+import { assertEquals, assertRejects } from "@std/assert";
 import { FakeTime } from "@std/testing/time";
 
 /**
@@ -79,19 +80,34 @@ export class FakeMonotonicTime extends FakeTime {
 }
 
 /**
- * Steps the wall clock (`Date.now()`) by `ms`, forward or back, until
- * disposed, leaving timers and `performance.now()` alone: what NTP or a
- * laptop waking up does. `FakeTime` answers `Date.now` itself, and `stub()`
- * wraps functions, not a constructor with statics: so this swaps the global
- * `Date` for a view of the current one whose `now()` is stepped.
+ * A wall clock (`Date.now()`) that can be stepped forward or back, leaving
+ * timers and `performance.now()` alone: what NTP or a laptop waking up
+ * does. Set `step` (ms) to move it; disposing puts the `Date` back.
+ * `FakeTime` answers `Date.now` itself, and `stub()` wraps functions, not a
+ * constructor with statics: so this swaps the global `Date` for a view of
+ * the current one whose `now()` is stepped. On top of a `FakeTime`, move
+ * time with `tick()` or `tickKeepingStubs()`, which leave the view in place.
  */
-export function wallClockStepped(ms: number): Disposable {
+export function steppedWallClock(): Disposable & { step: number } {
   const date = Date;
+  const clock = {
+    step: 0,
+    [Symbol.dispose]: () => globalThis.Date = date,
+  };
   globalThis.Date = new Proxy(date, {
     get: (target, key) =>
-      key === "now" ? () => date.now() + ms : Reflect.get(target, key),
+      key === "now" ? () => date.now() + clock.step : Reflect.get(target, key),
   });
-  return { [Symbol.dispose]: () => globalThis.Date = date };
+  return clock;
+}
+
+/** Asserts that a promise rejects with a `DOMException` named `TimeoutError`. */
+export async function assertTimesOut(
+  promise: Promise<unknown>,
+): Promise<DOMException> {
+  const error = await assertRejects(() => promise, DOMException);
+  assertEquals(error.name, "TimeoutError");
+  return error;
 }
 
 /** A real signal that counts the abort listeners added and not removed. */

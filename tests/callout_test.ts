@@ -15,11 +15,12 @@ import {
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { Event } from "../mod.ts";
 import {
+  assertTimesOut,
   countedSignal,
   FakeMonotonicTime,
   settled,
+  steppedWallClock,
   tickKeepingStubs,
-  wallClockStepped,
 } from "./_helpers.ts";
 
 /**
@@ -77,7 +78,7 @@ Deno.test("Event.wait() when addEventListener re-enters abort()", async (t) => {
       };
       const plain = evt.wait();
       const waiting = evt.wait({ signal, timeout: 20 });
-      assertStrictEquals(await waiting.catch((e) => e), reason);
+      assertStrictEquals(await assertRejects(() => waiting), reason);
       assertEquals(evt.waiting, 1);
       assertFalse(time.next(), "a timer was left behind");
       evt.send("plain");
@@ -98,7 +99,7 @@ Deno.test("Event.wait() when addEventListener throws", async () => {
   const plain = evt.wait();
   // Never throws: the throw rejects this waiter only.
   const waiting = evt.wait({ signal });
-  assertStrictEquals(await waiting.catch((e) => e), boom);
+  assertStrictEquals(await assertRejects(() => waiting), boom);
   assertEquals(evt.waiting, 1);
 
   // No group without a listener is left: the next wait() on the same signal
@@ -107,7 +108,7 @@ Deno.test("Event.wait() when addEventListener throws", async () => {
   const next = evt.wait({ signal });
   assertEquals(listeners(), 1);
   controller.abort("stop");
-  assertEquals(await next.catch((e) => e), "stop");
+  assertEquals(await assertRejects(() => next), "stop");
   evt.send("plain");
   assertEquals(await plain, "plain");
 });
@@ -126,17 +127,17 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
         throw boom;
       });
       const waiting = evt.wait({ signal, timeout: 10 });
-      assertStrictEquals(await waiting.catch((e) => e), boom);
+      assertStrictEquals(await assertRejects(() => waiting), boom);
     }
     assertEquals(evt.waiting, 1);
     assertEquals(listeners(), 0, "an abort listener was left on the signal");
     // The earlier waiter keeps its timer; a later one is armed as usual.
     const later = evt.wait({ timeout: 20 });
     await time.tickAsync(20);
-    assertEquals((await later.catch((e) => e)).name, "TimeoutError");
+    await assertTimesOut(later);
     assertFalse(await settled(early));
     await time.tickAsync(30);
-    assertEquals((await early.catch((e) => e)).name, "TimeoutError");
+    await assertTimesOut(early);
     assertFalse(time.next(), "a timer was left behind");
   });
   await t.step(
@@ -153,7 +154,7 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
       assertEquals(evt.waiting, 0);
       const later = evt.wait({ timeout: 100 });
       await time.tickAsync(100);
-      assertEquals((await later.catch((e) => e)).name, "TimeoutError");
+      await assertTimesOut(later);
     },
   );
   await t.step("re-arming after an expiry fails", async () => {
@@ -168,27 +169,13 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
       throw boom;
     });
     await tickKeepingStubs(time, 10);
-    assertEquals((await first.catch((e) => e)).name, "TimeoutError");
+    await assertTimesOut(first);
     // It can no longer be timed: it fails loudly instead of hanging.
-    assertStrictEquals(await second.catch((e) => e), boom);
+    assertStrictEquals(await assertRejects(() => second), boom);
     assertEquals(evt.waiting, 1);
     evt.send("plain");
     assertEquals(await plain, "plain");
   });
-});
-
-Deno.test("Event.wait() when setTimeout re-enters send()", async () => {
-  using time = new FakeMonotonicTime();
-  const evt = new Event<string>();
-  const fake = globalThis.setTimeout;
-  using _ = replaceSetTimeout((...args) => {
-    if (!evt.ready()) evt.send("from setTimeout");
-    return fake(...args as Parameters<typeof setTimeout>);
-  });
-  const waiting = evt.wait({ timeout: 10 });
-  assertEquals(evt.waiting, 0);
-  assertEquals(await waiting, "from setTimeout");
-  assertFalse(time.next(), "a timer was left behind");
 });
 
 Deno.test("Event.wait() leaves no timer when a failed call out empties the heap", async () => {
@@ -208,11 +195,11 @@ Deno.test("Event.wait() leaves no timer when a failed call out empties the heap"
       throw boom;
     });
     assertStrictEquals(
-      await evt.wait({ signal, timeout: 10 }).catch((e) => e),
+      await assertRejects(() => evt.wait({ signal, timeout: 10 })),
       boom,
     );
   }
-  assertEquals(await timed.catch((e) => e), "other");
+  assertEquals(await assertRejects(() => timed), "other");
   assertEquals(evt.waiting, 0);
   assertFalse(time.next(), "a timer was left behind");
 });
@@ -272,10 +259,10 @@ Deno.test("Event.wait() times out a waiter whatever request armed the timer", as
     await null; // a's turn ends: b comes in a turn, and a request, of its own
     const b = requests.in("b", () => shared.wait({ timeout: 200 }));
     await tickKeepingStubs(time, 20);
-    assertEquals((await a.catch((e) => e)).name, "TimeoutError");
+    await assertTimesOut(a);
     requests.end("a");
     await tickKeepingStubs(time, 180);
-    assertEquals((await b.catch((e) => e)).name, "TimeoutError");
+    await assertTimesOut(b);
   });
   await t.step(
     "the earlier request ends early, its waiter still pending",
@@ -288,9 +275,9 @@ Deno.test("Event.wait() times out a waiter whatever request armed the timer", as
       const b = requests.in("b", () => shared.wait({ timeout: 100 }));
       requests.end("a"); // its client went away without a signal
       await tickKeepingStubs(time, 100);
-      assertEquals((await b.catch((e) => e)).name, "TimeoutError");
+      await assertTimesOut(b);
       // a's own timer was cancelled with its request; it goes with b's.
-      assertEquals((await a.catch((e) => e)).name, "TimeoutError");
+      await assertTimesOut(a);
     },
   );
 });
@@ -361,7 +348,7 @@ Deno.test("Event.wait() when addEventListener re-enters, then throws", async (t)
       throw new Error("after abort");
     };
     const waiting = evt.wait({ signal });
-    assertEquals(await waiting.catch((e) => e), "first");
+    assertEquals(await assertRejects(() => waiting), "first");
     assertEquals(evt.waiting, 0);
   });
 });
@@ -377,7 +364,7 @@ Deno.test("Event.wait() when the signal's reason getter throws", async () => {
     },
   });
   controller.abort();
-  assertStrictEquals(await waiting.catch((e) => e), boom);
+  assertStrictEquals(await assertRejects(() => waiting), boom);
   assertEquals(evt.waiting, 0);
 });
 
@@ -425,7 +412,7 @@ Deno.test("Event.wait() times out when its timer fires, though performance.now()
   time.performanceLag = 50;
   await time.tickAsync(100);
   // The timer's delay passed: that is enough, whatever the clock says.
-  assertEquals((await waiting.catch((e) => e)).name, "TimeoutError");
+  await assertTimesOut(waiting);
 });
 
 Deno.test("Event.wait() measures its timeout on a monotonic clock, whatever the wall clock does", async (t) => {
@@ -436,7 +423,8 @@ Deno.test("Event.wait() measures its timeout on a monotonic clock, whatever the 
       // One turn: one timer, re-armed for the long waiter after the short.
       const long = evt.wait({ timeout: 60_000 }).catch((e) => e.name);
       const short = evt.wait({ timeout: 20 }).catch((e) => e.name);
-      using _ = wallClockStepped(hour * 3_600_000);
+      using wall = steppedWallClock();
+      wall.step = hour * 3_600_000;
       await tickKeepingStubs(time, 20);
       assertEquals(await short, "TimeoutError");
       assertFalse(await settled(long), "timed out early");
@@ -491,7 +479,7 @@ Deno.test("Event.wait() after the only timed waiter was aborted times out on tim
       await time.tickAsync(49);
       assertFalse(await settled(second));
       await time.tickAsync(1);
-      assertEquals((await second.catch((e) => e)).name, "TimeoutError");
+      await assertTimesOut(second);
       assertFalse(time.next(), "a timer was left behind");
     });
   }
@@ -563,6 +551,19 @@ Deno.test("Event.wait() re-arms a turn's timer only while its waiters wait", asy
 });
 
 Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
+  await t.step("a send()", async () => {
+    using time = new FakeMonotonicTime();
+    const evt = new Event<string>();
+    const fake = globalThis.setTimeout;
+    using _ = replaceSetTimeout((...args) => {
+      if (!evt.ready()) evt.send("from setTimeout");
+      return fake(...args as Parameters<typeof setTimeout>);
+    });
+    const waiting = evt.wait({ timeout: 10 });
+    assertEquals(evt.waiting, 0);
+    assertEquals(await waiting, "from setTimeout");
+    assertFalse(time.next(), "a timer was left behind");
+  });
   await t.step("an abort of the waiter being armed", async () => {
     using time = new FakeMonotonicTime();
     const evt = new Event();
@@ -573,7 +574,7 @@ Deno.test("Event.wait() when setTimeout re-enters", async (t) => {
       return fake(...args as Parameters<typeof setTimeout>);
     });
     const waiting = evt.wait({ signal: controller.signal, timeout: 10 });
-    assertEquals(await waiting.catch((e) => e), "gone");
+    assertEquals(await assertRejects(() => waiting), "gone");
     assertFalse(time.next(), "a timer was left behind");
   });
   await t.step("a wait() with an earlier deadline", async () => {

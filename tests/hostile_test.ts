@@ -39,7 +39,7 @@ Deno.test("Event.send() and sendException() accept any value, including odd ones
     const failing = new Event();
     const rejected = failing.wait();
     failing.sendException(value);
-    assertStrictEquals(await rejected.catch((error) => error), value);
+    assertStrictEquals(await assertRejects(() => rejected), value);
     assertStrictEquals(failing.pollException(), value);
   }
 });
@@ -60,9 +60,9 @@ Deno.test("Event.send() of a rejected promise rejects the waiters, still hasResu
   const inner = Promise.reject(boom);
   const waiting = evt.wait();
   evt.send(inner);
-  assertStrictEquals(await waiting.catch((error) => error), boom);
+  assertStrictEquals(await assertRejects(() => waiting), boom);
   assert(evt.hasResult());
-  assertStrictEquals(await evt.wait().catch((error) => error), boom);
+  assertStrictEquals(await assertRejects(() => evt.wait()), boom);
 });
 
 Deno.test("Event.send() of a thenable whose then getter throws rejects waiters, never send()", async () => {
@@ -75,7 +75,7 @@ Deno.test("Event.send() of a thenable whose then getter throws rejects waiters, 
   };
   const waiting = evt.wait();
   evt.send(hostile); // must not throw
-  assertStrictEquals(await waiting.catch((error) => error), boom);
+  assertStrictEquals(await assertRejects(() => waiting), boom);
   assertStrictEquals(evt.poll(), hostile);
 });
 
@@ -180,7 +180,7 @@ Deno.test("Event.wait() with hostile options objects", async (t) => {
       },
     };
     const evt = new Event();
-    assertStrictEquals(await evt.wait(options).catch((e) => e), boom);
+    assertStrictEquals(await assertRejects(() => evt.wait(options)), boom);
     assertEquals(evt.waiting, 0);
   });
   await t.step("a proxy whose every trap throws", async () => {
@@ -191,7 +191,7 @@ Deno.test("Event.wait() with hostile options objects", async (t) => {
       },
     });
     const evt = new Event();
-    assertStrictEquals(await evt.wait(options).catch((e) => e), boom);
+    assertStrictEquals(await assertRejects(() => evt.wait(options)), boom);
   });
   await t.step("getters are read once", async () => {
     let reads = 0;
@@ -293,7 +293,7 @@ Deno.test("Event methods called from a waiter's continuation", async (t) => {
       const plain = evt.wait();
       await time.tickAsync(10);
       await first;
-      assertStrictEquals(await second.catch((e) => e), reason);
+      assertStrictEquals(await assertRejects(() => second), reason);
       evt.send(1);
       assertEquals(await plain, 1);
     },
@@ -325,7 +325,8 @@ Deno.test("Event methods called from an abort listener", async (t) => {
       const plain = evt.wait();
       controller.signal.addEventListener("abort", () => evt.send("after"));
       controller.abort(new Error("first"));
-      assertEquals((await aborted.catch((e) => e)).message, "first");
+      const error = await assertRejects(() => aborted, Error);
+      assertEquals(error.message, "first");
       assertEquals(await plain, "after");
     },
   );
@@ -361,7 +362,7 @@ Deno.test("Event methods called from an abort listener", async (t) => {
         inner = evt.wait({ signal: controller.signal });
       });
       controller.abort("reason");
-      assertEquals(await inner!.catch((e) => e), "reason");
+      assertEquals(await assertRejects(() => inner!), "reason");
       assertEquals(evt.waiting, 0);
     },
   );
@@ -384,7 +385,7 @@ Deno.test("Event.wait() accepts an AbortSignal polyfill or one from another real
     assert(!(signal instanceof AbortSignal));
     const waiting = evt.wait({ signal: signal as unknown as AbortSignal });
     signal.abort("polyfill reason");
-    assertEquals(await waiting.catch((e) => e), "polyfill reason");
+    assertEquals(await assertRejects(() => waiting), "polyfill reason");
     assertEquals(evt.waiting, 0);
   });
   await t.step("already aborted, it rejects at once", async () => {
@@ -393,7 +394,7 @@ Deno.test("Event.wait() accepts an AbortSignal polyfill or one from another real
     signal.abort("early");
     evt.send(1);
     const waiting = evt.wait({ signal: signal as unknown as AbortSignal });
-    assertEquals(await waiting.catch((e) => e), "early");
+    assertEquals(await assertRejects(() => waiting), "early");
   });
   await t.step("a send takes its listener back", async () => {
     const evt = new Event<number>();

@@ -14,7 +14,7 @@ import { stub } from "@std/testing/mock";
 // deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@^4.10.2";
 import { Event, EventStateError, type WaitOptions } from "../mod.ts";
-import { FakeMonotonicTime } from "./_helpers.ts";
+import { FakeMonotonicTime, steppedWallClock } from "./_helpers.ts";
 
 const CONTROLLERS = 3;
 
@@ -264,16 +264,8 @@ async function flush(): Promise<void> {
 /** Runs one sequence on Event and on the model, comparing every step. */
 async function run(ops: Op[]): Promise<void> {
   using time = new FakeMonotonicTime(0);
-  // The wall clock, stepped by clockStep ops; time.tick() leaves it in place.
-  let wallStep = 0;
-  const fakeDate = Date;
-  globalThis.Date = new Proxy(fakeDate, {
-    get: (target, key) =>
-      key === "now"
-        ? () => fakeDate.now() + wallStep
-        : Reflect.get(target, key),
-  });
-  using _wall = { [Symbol.dispose]: () => globalThis.Date = fakeDate };
+  // The wall clock, stepped by clockStep ops; time.tick() leaves it alone.
+  using wall = steppedWallClock();
   const evt = new Event<unknown>();
   const model = new Model();
   const controllers = Array.from({ length: CONTROLLERS }, () => {
@@ -520,7 +512,7 @@ async function run(ops: Op[]): Promise<void> {
         return;
       }
       case "clockStep":
-        wallStep += step.ms;
+        wall.step += step.ms;
         return;
       case "advance": {
         time.tick(step.ms);

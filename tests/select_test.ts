@@ -12,13 +12,14 @@ import {
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { Event, type EventIterator } from "../mod.ts";
 import {
+  assertTimesOut,
   assertType,
   countedSignal,
   type Exact,
   FakeMonotonicTime,
   settled,
+  steppedWallClock,
   tickKeepingStubs,
-  wallClockStepped,
 } from "./_helpers.ts";
 
 async function collect<E>(iterator: AsyncIterable<E>): Promise<E[]> {
@@ -125,7 +126,7 @@ Deno.test("Event.first() signal and timeout bound the whole call", async (t) => 
     assertEquals(listeners(), 1);
     const reason = new Error("stop");
     controller.abort(reason);
-    assertStrictEquals(await first.catch((e) => e), reason);
+    assertStrictEquals(await assertRejects(() => first), reason);
     assertEquals([a.waiting, b.waiting], [0, 0]);
   });
   await t.step(
@@ -136,7 +137,7 @@ Deno.test("Event.first() signal and timeout bound the whole call", async (t) => 
       const controller = new AbortController();
       controller.abort("early");
       const first = Event.first([a], { signal: controller.signal });
-      assertEquals(await first.catch((e) => e), "early");
+      assertEquals(await assertRejects(() => first), "early");
     },
   );
   await t.step(
@@ -178,7 +179,7 @@ Deno.test("Event.first() signal and timeout bound the whole call", async (t) => 
       await time.tickAsync(2 ** 31 + 4);
       assertFalse(await settled(first));
       await time.tickAsync(1);
-      assertEquals((await first.catch((e) => e)).name, "TimeoutError");
+      await assertTimesOut(first);
     },
   );
 });
@@ -261,7 +262,7 @@ Deno.test("Event.first() rejects bad input without throwing and leaves nothing",
         throw boom;
       },
     };
-    assertStrictEquals(await Event.first(events).catch((e) => e), boom);
+    assertStrictEquals(await assertRejects(() => Event.first(events)), boom);
     assertEquals(a.waiting, 0);
   });
 });
@@ -275,7 +276,7 @@ Deno.test("Event.first() when the signal or the host's timers throw", async (t) 
       throw boom;
     };
     assertStrictEquals(
-      await Event.first([a], { signal }).catch((e) => e),
+      await assertRejects(() => Event.first([a], { signal })),
       boom,
     );
     assertEquals(a.waiting, 0);
@@ -302,7 +303,7 @@ Deno.test("Event.first() when the signal or the host's timers throw", async (t) 
       });
       first = Event.first([a], { timeout: 10 });
     }
-    assertStrictEquals(await first.catch((e) => e), boom);
+    assertStrictEquals(await assertRejects(() => first), boom);
     assertEquals(a.waiting, 0);
   });
 });
@@ -425,7 +426,7 @@ Deno.test("Event.iterate() signal and timeout bound the whole iteration", async 
     assertEquals([b.waiting, c.waiting], [0, 0]);
     assertEquals(listeners(), 0);
     assertEquals(await iterator.next(), { value: a, done: false });
-    assertEquals(await iterator.next().catch((e) => e), "stop");
+    assertEquals(await assertRejects(() => iterator.next()), "stop");
     assertEquals(await iterator.next(), { value: undefined, done: true });
   });
   await t.step("aborted while a next() waits", async () => {
@@ -434,7 +435,7 @@ Deno.test("Event.iterate() signal and timeout bound the whole iteration", async 
     const iterator = Event.iterate([a], { signal: controller.signal });
     const pending = iterator.next();
     controller.abort("stop");
-    assertEquals(await pending.catch((e) => e), "stop");
+    assertEquals(await assertRejects(() => pending), "stop");
   });
   await t.step("timed out", async () => {
     using time = new FakeMonotonicTime();
@@ -451,7 +452,7 @@ Deno.test("Event.iterate() signal and timeout bound the whole iteration", async 
     const controller = new AbortController();
     controller.abort("early");
     const iterator = Event.iterate([a], { signal: controller.signal });
-    assertEquals(await iterator.next().catch((e) => e), "early");
+    assertEquals(await assertRejects(() => iterator.next()), "early");
     assertEquals(a.waiting, 0);
   });
 });
@@ -460,12 +461,12 @@ Deno.test("Event.iterate() rejects bad input on the first next(), never throws",
   const a = new Event();
   for (const events of [5, null, [], [a, "b"]]) {
     const iterator = Event.iterate(events as Event[]);
-    const error = await iterator.next().catch((e) => e);
+    const error = await assertRejects(() => iterator.next());
     assert(error instanceof TypeError || error instanceof RangeError);
     assertEquals(await iterator.next(), { value: undefined, done: true });
   }
   const bad = Event.iterate([a], { timeout: NaN });
-  assertInstanceOf(await bad.next().catch((e) => e), RangeError);
+  assertInstanceOf(await assertRejects(() => bad.next()), RangeError);
   assertEquals(a.waiting, 0);
 });
 
@@ -479,7 +480,7 @@ Deno.test("Event.first() when the signal aborts inside addEventListener", async 
     add(...args);
   };
   const first = Event.first([a], { signal });
-  assertEquals(await first.catch((e) => e), "in addEventListener");
+  assertEquals(await assertRejects(() => first), "in addEventListener");
   assertEquals(a.waiting, 0);
 });
 
@@ -498,7 +499,7 @@ Deno.test("Event.first() times out when its timer fires, though performance.now(
   const first = Event.first([a], { timeout: 100 });
   time.performanceLag = 50;
   await time.tickAsync(100);
-  assertEquals((await first.catch((e) => e)).name, "TimeoutError");
+  await assertTimesOut(first);
 });
 
 Deno.test("Event.first() and Event.iterate() measure their timeout on a monotonic clock", async (t) => {
@@ -514,7 +515,8 @@ Deno.test("Event.first() and Event.iterate() measure their timeout on a monotoni
           : Event.iterate([a], { timeout }).next()).catch((e) =>
             e.name
           );
-        using _ = wallClockStepped(hour * 3_600_000);
+        using wall = steppedWallClock();
+        wall.step = hour * 3_600_000;
         await tickKeepingStubs(time, 2 ** 31 - 1);
         await tickKeepingStubs(time, 5);
         assertFalse(await settled(waiting), "timed out early");
@@ -634,7 +636,7 @@ Deno.test("Event.first() when the signal's reason getter throws", async () => {
     },
   });
   controller.abort();
-  assertStrictEquals(await first.catch((e) => e), boom);
+  assertStrictEquals(await assertRejects(() => first), boom);
   assertEquals(a.waiting, 0);
 });
 
@@ -650,7 +652,7 @@ Deno.test("Event.first() when re-arming a long timeout fails", async () => {
     // The first timer fires and re-arms.
     await tickKeepingStubs(time, 2 ** 31 - 1);
   }
-  assertStrictEquals(await first.catch((e) => e), boom);
+  assertStrictEquals(await assertRejects(() => first), boom);
   assertEquals(a.waiting, 0);
 });
 

@@ -134,6 +134,8 @@ export const checks = [
 ];
 
 /** Runs every check; returns [name, error | undefined] pairs. */
+// Plain JavaScript, loaded as is by every runtime: no type annotations.
+// deno-lint-ignore explicit-module-boundary-types
 export async function runAll(mod) {
   const results = [];
   for (const [name, fn] of checks) {
