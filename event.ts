@@ -1,22 +1,37 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 // This module is browser compatible.
 
-/** Options for {@linkcode Event.prototype.wait}. */
+/** Options for the {@linkcode Event} constructor. */
+export interface EventOptions {
+  /**
+   * A name for the event, shown in its errors and its inspect output, so
+   * that a timeout says which event it waited for:
+   * `wait() on Event "config" timed out after 25 ms`.
+   */
+  name?: string | undefined;
+}
+
+/**
+ * Options for {@linkcode Event.prototype.wait}, {@linkcode Event.first} and
+ * {@linkcode Event.iterate}. For `wait()` they bound that one waiter; for
+ * `first()` and `iterate()`, the whole call.
+ */
 export interface WaitOptions {
   /**
-   * Stops this one waiter when aborted: its promise rejects with
-   * `signal.reason`. The event and every other waiter are untouched. An
-   * already aborted signal rejects at once, even on an event that was sent.
+   * Stops the wait when aborted: its promise rejects with `signal.reason`.
+   * The event and every other waiter are untouched. An already aborted
+   * signal rejects at once, even on an event that was sent.
    * A signal from another realm or a polyfill works too: anything with
    * `aborted`, `reason`, `addEventListener` and `removeEventListener`.
    */
   signal?: AbortSignal | undefined;
   /**
-   * Milliseconds to wait before this one waiter rejects with a `DOMException`
-   * named `"TimeoutError"`. The event stays unsent. `Infinity` waits forever;
+   * Milliseconds to wait before the wait rejects with a `DOMException`
+   * named `"TimeoutError"`, whose message names the operation, the event's
+   * name and the timeout. The event stays unsent. `Infinity` waits forever;
    * values above `setTimeout`'s limit (2^31-1) still wait the full time.
    * A negative number or `NaN` rejects with a `RangeError`. Where the host
-   * has no timers (`setTimeout` throws), the waiter rejects with that error.
+   * has no timers (`setTimeout` throws), the wait rejects with that error.
    *
    * @default {Infinity}
    */
@@ -108,6 +123,12 @@ let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
  * `Object.create(Event.prototype)`, which have none of its private state.
  */
 let isEvent: (value: unknown) => value is AnyEvent;
+
+/**
+ * The names given to events: only named events pay for one, and a carrier
+ * takes its event's name.
+ */
+const names: WeakMap<AnyEvent, string> = new WeakMap();
 
 /**
  * An event that any number of waiters can await, and that is sent exactly
@@ -229,6 +250,64 @@ export class Event<T = void> {
   }
 
   /**
+   * Makes a fresh event.
+   *
+   * @param options A name for the event, for its errors and inspect output.
+   * @throws {TypeError} If `options` is not an object or `name` is not a
+   * string; the message names the bad value.
+   *
+   * @example A named event says so when a wait times out
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals, assertRejects } from "@std/assert";
+   *
+   * const config = new Event<string>({ name: "config" });
+   * const error = await assertRejects(
+   *   () => config.wait({ timeout: 5 }),
+   *   DOMException,
+   * );
+   * assertEquals(error.message, 'wait() on Event "config" timed out after 5 ms');
+   * assertEquals(config.name, "config");
+   * ```
+   */
+  constructor(options?: EventOptions) {
+    if (options !== undefined) {
+      if (typeof options !== "object" || options === null) {
+        throw new TypeError(
+          `Cannot make an Event: options must be an object, got ${
+            show(options)
+          }`,
+        );
+      }
+      const name = options.name;
+      if (name !== undefined) {
+        if (typeof name !== "string") {
+          throw new TypeError(
+            `Cannot make an Event: name must be a string, got ${show(name)}`,
+          );
+        }
+        names.set(this, name);
+      }
+    }
+  }
+
+  /**
+   * The name given to the event, if any.
+   *
+   * @example Usage
+   * ```ts
+   * import { Event } from "@seed/event";
+   * import { assertEquals } from "@std/assert";
+   *
+   * assertEquals(new Event({ name: "config" }).name, "config");
+   * assertEquals(new Event().name, undefined);
+   * ```
+   */
+  get name(): string | undefined {
+    return names.get(this);
+  }
+
+  /**
    * Waits until the first of several events is ready (sent a value or an
    * exception), and resolves with that event: gevent's `wait(objects,
    * count=1)`. Readiness is the point: it never rejects with the event's
@@ -243,10 +322,15 @@ export class Event<T = void> {
    * @typeParam E The events' type: a union, for events of several types.
    * @param events The events to watch: any iterable of at least one event.
    * @param options A signal and a timeout for the whole call.
-   * @returns The first event to be ready. Bad input rejects with a
-   * `TypeError` or `RangeError` naming the bad value; an abort rejects with
-   * the signal's reason, a timeout with a `DOMException` named
-   * `"TimeoutError"`.
+   * @returns The first event to be ready.
+   * @throws {TypeError | RangeError} Rejects (never throws) on bad input,
+   * naming the bad value.
+   * @throws {DOMException & { name: "TimeoutError" }} Rejects if the timeout
+   * passes first; the message names the call, the events and the timeout.
+   * @throws {AbortSignal["reason"]} Rejects with the signal's reason if it
+   * aborts first.
+   * @throws {unknown} Rejects with what the host's `setTimeout` or the
+   * signal's `addEventListener` throws, if either throws.
    *
    * @example Wait on whichever event is ready first (eventlet's ready() pattern)
    * ```ts
@@ -307,7 +391,7 @@ export class Event<T = void> {
       if (evt.#state !== FRESH) return Promise.resolve(evt);
     }
     const { promise, resolve, reject } = withResolvers<E>();
-    const selection = new Selection<E>((evt) => {
+    const selection = new Selection<E>("first", (evt) => {
       selection.stop();
       resolve(evt);
     }, reject);
@@ -330,6 +414,8 @@ export class Event<T = void> {
    * @param events The events to watch: any iterable of at least one event.
    * @param options A signal and a timeout for the whole iteration.
    * @returns An async iterator of the events, in the order they are ready.
+   * Its `next()` rejects as `Event.first()` does, after it gave the events
+   * ready by then.
    *
    * @example Handle results in the order they arrive
    * ```ts
@@ -412,7 +498,7 @@ export class Event<T = void> {
    * ```
    */
   send(value: T): void {
-    if (this.#state !== FRESH) throw new EventStateError(RESEND_MESSAGE);
+    if (this.#state !== FRESH) throw this.#misuse(RESEND_MESSAGE);
     this.#state = VALUE;
     this.#result = value;
     if (
@@ -475,7 +561,7 @@ export class Event<T = void> {
    * ```
    */
   sendException(error: unknown): void {
-    if (this.#state !== FRESH) throw new EventStateError(RESEND_MESSAGE);
+    if (this.#state !== FRESH) throw this.#misuse(RESEND_MESSAGE);
     this.#state = EXCEPTION;
     this.#result = error;
     this.#deliver(false, error);
@@ -496,6 +582,16 @@ export class Event<T = void> {
    *
    * @param options A signal and a timeout for this waiter alone.
    * @returns The value sent; for a thenable sent, the value it settles with.
+   * @throws {unknown} Rejects with the exception sent, or with what a sent
+   * thenable rejects with.
+   * @throws {TypeError | RangeError} Rejects (never throws) on bad input,
+   * naming the bad value.
+   * @throws {DOMException & { name: "TimeoutError" }} Rejects if the timeout
+   * passes first; the message names `wait()`, the event and the timeout.
+   * @throws {AbortSignal["reason"]} Rejects with the signal's reason if it
+   * aborts first.
+   * @throws {unknown} Rejects with what the host's `setTimeout` or the
+   * signal's `addEventListener` throws, if either throws.
    *
    * @example Wait for a result
    * ```ts
@@ -553,11 +649,11 @@ export class Event<T = void> {
    * Whether the event was sent (with a value or an exception), so that
    * `wait()` settles at once. True until {@linkcode Event.prototype.reset}.
    *
-   * @returns `true` once sent.
-   *
    * eventlet's docs suggest visiting a list of events, calling `ready()`
    * until one returns true, then waiting on that one. Here,
    * {@linkcode Event.first} does that without polling.
+   *
+   * @returns `true` once sent.
    *
    * @example Usage
    * ```ts
@@ -743,7 +839,7 @@ export class Event<T = void> {
    * ```
    */
   reset(): void {
-    if (this.#state === FRESH) throw new EventStateError(RERESET_MESSAGE);
+    if (this.#state === FRESH) throw this.#misuse(RERESET_MESSAGE);
     this.#state = FRESH;
     this.#result = undefined;
     this.#settled = undefined;
@@ -751,8 +847,11 @@ export class Event<T = void> {
   }
 
   /**
-   * How many `wait()` calls are pending right now. Waiters that timed out or
-   * were aborted leave the count; a send empties it.
+   * How many waits are pending right now: `wait()` calls, and the
+   * `Event.first()` and `Event.iterate()` calls watching this event. Those
+   * that timed out or were aborted leave the count. A send empties it, but
+   * for the waiters of a sent promise still pending, counted until it
+   * settles or `reset()`.
    *
    * @example Usage
    * ```ts
@@ -815,14 +914,26 @@ export class Event<T = void> {
   }
 
   #describe(): Record<string, unknown> {
+    const name = names.get(this);
+    const shown: Record<string, unknown> = name === undefined ? {} : { name };
     switch (this.#state) {
       case VALUE:
-        return { ready: true, value: this.#result };
+        return Object.assign(shown, { ready: true, value: this.#result });
       case EXCEPTION:
-        return { ready: true, exception: this.#result };
+        return Object.assign(shown, { ready: true, exception: this.#result });
       default:
-        return { ready: false, waiting: this.waiting };
+        return Object.assign(shown, { ready: false, waiting: this.waiting });
     }
+  }
+
+  /** An EventStateError for misuse, naming a named event. */
+  #misuse(message: string): EventStateError {
+    const name = names.get(this);
+    return new EventStateError(
+      name === undefined
+        ? message
+        : `${message} (Event ${JSON.stringify(name)})`,
+    );
   }
 
   /** What a plain wait() on a sent event returns. */
@@ -893,6 +1004,8 @@ export class Event<T = void> {
     // Typed loosely: it carries Awaited<T>, which TypeScript cannot see
     // through for a generic T.
     const carrier: AnyEvent = new Event();
+    const name = names.get(this);
+    if (name !== undefined) names.set(carrier, name);
     const watchers = this.#watchers;
     const generation = this.#generation;
     carrier.#batch = this.#batch;
@@ -1207,7 +1320,12 @@ export class Event<T = void> {
     }
     for (const takeBack of cleanup) takeBack();
     for (const [i, reject] of rejects.entries()) {
-      reject(timeoutError(expired[i]!.timeout));
+      reject(
+        timeoutError(
+          `wait() on ${eventName(generation.owner)}`,
+          expired[i]!.timeout,
+        ),
+      );
     }
     for (const reject of failed) reject(failure);
   }
@@ -1520,10 +1638,16 @@ class Selection<E extends AnyEvent> implements Watcher {
   #signal: AbortSignal | undefined = undefined;
   #alarm: Alarm | undefined = undefined;
   #stopped = false;
+  readonly #method: "first" | "iterate";
   readonly #onSent: (evt: E) => void;
   readonly #onFail: (error: unknown) => void;
 
-  constructor(onSent: (evt: E) => void, onFail: (error: unknown) => void) {
+  constructor(
+    method: "first" | "iterate",
+    onSent: (evt: E) => void,
+    onFail: (error: unknown) => void,
+  ) {
+    this.#method = method;
     this.#onSent = onSent;
     this.#onFail = onFail;
   }
@@ -1550,7 +1674,10 @@ class Selection<E extends AnyEvent> implements Watcher {
       if (!this.#stopped && timeout !== undefined && timeout !== Infinity) {
         const deadline = performance.now() + timeout;
         const alarm = this.#alarm = new Alarm((now) => {
-          if (now >= deadline) return this.fail(timeoutError(timeout));
+          if (now >= deadline) {
+            const what = `Event.${this.#method}() on ${eventsName(events)}`;
+            return this.fail(timeoutError(what, timeout));
+          }
           try {
             alarm.set(deadline); // rang early: past setTimeout's limit
           } catch (error) {
@@ -1618,7 +1745,7 @@ class Iteration<E extends AnyEvent> implements EventIterator<E> {
       else fresh.push(evt);
     }
     if (fresh.length === 0) return;
-    this.#selection = new Selection<E>((evt) => {
+    this.#selection = new Selection<E>("iterate", (evt) => {
       const pull = this.#pulls.shift();
       if (pull === undefined) this.#ready.push(evt);
       else pull.resolve({ value: evt, done: false });
@@ -1766,7 +1893,17 @@ function isSignal(value: unknown): value is AbortSignal {
 function parseOptions(options: WaitOptions): WaitOptions {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
-      `Cannot wait: options must be an object, got ${show(options)}`,
+      `Cannot wait: options must be an object, got ${show(options)}${
+        typeof options === "number"
+          ? `; for a timeout, pass { timeout: ${show(options)} } (milliseconds)`
+          : ""
+      }`,
+    );
+  }
+  if (isSignal(options)) {
+    throw new TypeError(
+      "Cannot wait: options must be an object, got an AbortSignal; pass " +
+        "{ signal } instead",
     );
   }
   const { signal, timeout } = options;
@@ -1798,11 +1935,39 @@ function delayUntil(deadline: number, now: number): number {
   return Math.min(Math.max(Math.ceil(deadline - now), 0), MAX_DELAY);
 }
 
-function timeoutError(timeout: number): DOMException {
+/** The error of a wait that timed out: what waited, and for how long. */
+function timeoutError(what: string, timeout: number): DOMException {
   return new DOMException(
-    `Timed out waiting for the event after ${timeout} ms`,
+    `${what} timed out after ${timeout} ms`,
     "TimeoutError",
   );
+}
+
+/** An event as messages name it: `Event "config"`, or an unnamed one. */
+function eventName(evt: AnyEvent): string {
+  const name = names.get(evt);
+  return name === undefined
+    ? "an unnamed Event"
+    : `Event ${JSON.stringify(name)}`;
+}
+
+/** Several events as messages name them: `3 events ("a", "b" and 1 unnamed)`. */
+function eventsName(events: AnyEvent[]): string {
+  const count = `${events.length} event${events.length === 1 ? "" : "s"}`;
+  const named: string[] = [];
+  for (const evt of events) {
+    const name = names.get(evt);
+    if (name !== undefined) named.push(JSON.stringify(name));
+  }
+  if (named.length === 0) return count;
+  const parts = named.slice(0, 3);
+  if (named.length > 3) parts.push(`${named.length - 3} more named`);
+  const unnamed = events.length - named.length;
+  if (unnamed > 0) parts.push(`${unnamed} unnamed`);
+  const last = parts.pop()!;
+  return `${count} (${
+    parts.length > 0 ? `${parts.join(", ")} and ` : ""
+  }${last})`;
 }
 
 /**

@@ -11,7 +11,12 @@ import {
 import { assertSpyCalls, spy } from "@std/testing/mock";
 import type { FakeTime } from "@std/testing/time";
 import { inspect as nodeInspect } from "node:util";
-import { Event, EventStateError, type WaitOptions } from "./mod.ts";
+import {
+  Event,
+  type EventOptions,
+  EventStateError,
+  type WaitOptions,
+} from "./mod.ts";
 import {
   assertTimesOut,
   assertType,
@@ -810,7 +815,16 @@ Deno.test("Event.wait() rejects bad options, naming the value, and changes nothi
   const signal = "Cannot wait: signal must be an AbortSignal, got";
   const cases: [unknown, ErrorConstructor, string][] = [
     [null, TypeError, `${options} null`],
-    [5, TypeError, `${options} 5`],
+    [
+      100,
+      TypeError,
+      `${options} 100; for a timeout, pass { timeout: 100 } (milliseconds)`,
+    ],
+    [
+      new AbortController().signal,
+      TypeError,
+      `${options} an AbortSignal; pass { signal } instead`,
+    ],
     [true, TypeError, `${options} true`],
     ["x", TypeError, `${options} "x"`],
     [{ timeout: "5" }, TypeError, `${timeout} "5"`],
@@ -861,18 +875,97 @@ Deno.test("Event.wait() rejects bad options, naming the value, and changes nothi
   }
 });
 
-Deno.test("Event.wait() timeout error names the timeout", async () => {
+Deno.test("Event.wait() timeout error names the operation, the event and the timeout", async () => {
   using time = new FakeMonotonicTime();
-  const evt = new Event();
-  const waiters = [250, 100.5].map((timeout) =>
-    evt.wait({ timeout }).catch((e) => e)
-  );
+  const unnamed = new Event();
+  const config = new Event<string>({ name: "config" });
+  const waiters = [
+    unnamed.wait({ timeout: 250 }),
+    unnamed.wait({ timeout: 100.5 }),
+    config.wait({ timeout: 250 }),
+    // Handed to the carrier of a pending promise: still the same event.
+    (() => {
+      const carried = new Event<Promise<string>>({ name: "carried" });
+      const waiting = carried.wait({ timeout: 250 });
+      carried.send(new Promise(() => {}));
+      return waiting;
+    })(),
+  ].map((waiting) => waiting.catch((e) => e));
   await time.tickAsync(250);
   const errors = await Promise.all(waiters);
   assertEquals(errors.map((e) => [e.name, e.message]), [
-    ["TimeoutError", "Timed out waiting for the event after 250 ms"],
-    ["TimeoutError", "Timed out waiting for the event after 100.5 ms"],
+    ["TimeoutError", "wait() on an unnamed Event timed out after 250 ms"],
+    ["TimeoutError", "wait() on an unnamed Event timed out after 100.5 ms"],
+    ["TimeoutError", 'wait() on Event "config" timed out after 250 ms'],
+    ["TimeoutError", 'wait() on Event "carried" timed out after 250 ms'],
   ]);
+});
+
+Deno.test("Event.wait() timeouts in two functions are told apart by their errors", async () => {
+  using time = new FakeMonotonicTime();
+  const config = new Event<string>({ name: "config" });
+  const cache = new Event<string>({ name: "cache" });
+  async function loadConfig(): Promise<string> {
+    return await config.wait({ timeout: 25 });
+  }
+  async function warmCache(): Promise<string> {
+    return await cache.wait({ timeout: 25 });
+  }
+  const outcomes = Promise.allSettled([loadConfig(), warmCache()]);
+  await time.tickAsync(25);
+  const messages = (await outcomes).map((outcome) =>
+    outcome.status === "rejected" ? outcome.reason.message : outcome.value
+  );
+  assertEquals(messages, [
+    'wait() on Event "config" timed out after 25 ms',
+    'wait() on Event "cache" timed out after 25 ms',
+  ]);
+});
+
+Deno.test("Event() takes a name, and refuses a bad one naming it", async (t) => {
+  await t.step("the name is shown in errors and inspect output", () => {
+    const evt = new Event<number>({ name: "config" });
+    assertEquals(evt.name, "config");
+    assertEquals(
+      Deno.inspect(evt),
+      'Event { name: "config", ready: false, waiting: 0 }',
+    );
+    evt.send(1);
+    assertEquals(
+      nodeInspect(evt),
+      "Event { name: 'config', ready: true, value: 1 }",
+    );
+    const error = assertThrows(() => evt.send(2), EventStateError);
+    assertEquals(error.message, `${RESEND} (Event "config")`);
+    evt.reset();
+    assertEquals(
+      assertThrows(() => evt.reset(), EventStateError).message,
+      `${RERESET} (Event "config")`,
+    );
+  });
+  await t.step("an unnamed event keeps eventlet's messages as they are", () => {
+    const evt = new Event();
+    assertEquals(evt.name, undefined);
+    assertEquals(
+      assertThrows(() => evt.reset(), EventStateError).message,
+      RERESET,
+    );
+  });
+  const cases: [unknown, string][] = [
+    [null, "Cannot make an Event: options must be an object, got null"],
+    ["config", 'Cannot make an Event: options must be an object, got "config"'],
+    [{ name: 5 }, "Cannot make an Event: name must be a string, got 5"],
+    [{ name: null }, "Cannot make an Event: name must be a string, got null"],
+  ];
+  for (const [options, message] of cases) {
+    await t.step(message, () => {
+      assertThrows(
+        () => new Event(options as EventOptions),
+        TypeError,
+        message,
+      );
+    });
+  }
 });
 
 Deno.test("Event.wait() costs nothing more than it must", async (t) => {

@@ -161,11 +161,10 @@ Deno.test("Event.first() signal and timeout bound the whole call", async (t) => 
     await time.tickAsync(99);
     assertFalse(await settled(first));
     await time.tickAsync(1);
-    const error = await assertRejects(() => first, DOMException);
-    assertEquals(error.name, "TimeoutError");
+    const error = await assertTimesOut(first);
     assertEquals(
       error.message,
-      "Timed out waiting for the event after 100 ms",
+      "Event.first() on 2 events timed out after 100 ms",
     );
     assertEquals([a.waiting, b.waiting], [0, 0]);
     assertEquals([a.ready(), b.ready()], [false, false]);
@@ -182,6 +181,35 @@ Deno.test("Event.first() signal and timeout bound the whole call", async (t) => 
       await assertTimesOut(first);
     },
   );
+});
+
+Deno.test("Event.first() and Event.iterate() name the call and its events when they time out", async (t) => {
+  const named = (name: string) => new Event({ name });
+  const cases: [string, Event[], string][] = [
+    ["first", [new Event()], "Event.first() on 1 event"],
+    [
+      "first",
+      [named("a"), new Event(), named("b")],
+      'Event.first() on 3 events ("a", "b" and 1 unnamed)',
+    ],
+    [
+      "first",
+      ["a", "b", "c", "d", "e"].map(named),
+      'Event.first() on 5 events ("a", "b", "c" and 2 more named)',
+    ],
+    ["iterate", [named("job")], 'Event.iterate() on 1 event ("job")'],
+  ];
+  for (const [method, events, what] of cases) {
+    await t.step(what, async () => {
+      using time = new FakeMonotonicTime();
+      const waiting = method === "first"
+        ? Event.first(events, { timeout: 10 })
+        : Event.iterate(events, { timeout: 10 }).next();
+      await time.tickAsync(10);
+      const error = await assertTimesOut(waiting);
+      assertEquals(error.message, `${what} timed out after 10 ms`);
+    });
+  }
 });
 
 Deno.test("Event.first() and Event.iterate() reject what only looks like an event", async (t) => {
