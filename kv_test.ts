@@ -1,0 +1,342 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * KvEvent on a real Deno KV file: several handles, Workers and processes of
+ * one machine, as Deno Deploy's isolates share one database.
+ */
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStrictEquals,
+} from "@std/assert";
+import { stub } from "@std/testing/mock";
+import { EventStateError } from "./mod.ts";
+import { KvEvent } from "./kv.ts";
+import { assertTimesOut, settled } from "./tests/_helpers.ts";
+
+const RESEND = "Trying to re-send() an already-triggered event.";
+const RERESET = "Trying to re-reset() a fresh event.";
+
+/** A fresh KV file, and handles on it, closed and removed on dispose. */
+async function kvFile(): Promise<
+  AsyncDisposable & { path: string; open(): Promise<Deno.Kv> }
+> {
+  const dir = await Deno.makeTempDir({ prefix: "kv_event_" });
+  const path = `${dir}/kv.sqlite3`;
+  const handles: Deno.Kv[] = [];
+  return {
+    path,
+    async open() {
+      const kv = await Deno.openKv(path);
+      handles.push(kv);
+      return kv;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const kv of handles) kv.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Runs `tests/kv_process.ts` in a process of its own. */
+function spawn(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-config",
+      "--no-lock",
+      "--unstable-kv",
+      "--allow-read",
+      "--allow-write",
+      new URL("./tests/kv_process.ts", import.meta.url).pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** The JSON lines a process printed, once it exits; fails if it failed. */
+async function lines(child: Deno.ChildProcess): Promise<unknown[]> {
+  const { code, stdout, stderr } = await child.output();
+  const text = new TextDecoder().decode(stdout);
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+  return text.trim().split("\n").filter(Boolean).map((line) =>
+    JSON.parse(line)
+  );
+}
+
+Deno.test("KvEvent keeps Event's semantics and messages", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  await using evt = new KvEvent<string>(kv, ["basic"]);
+  assertEquals(await evt.ready(), false);
+  assertEquals(await evt.poll(), undefined);
+  const error = await assertRejects(() => evt.reset(), EventStateError);
+  assertEquals(error.message, RERESET);
+  const waiting = evt.wait();
+  await evt.send("a");
+  assertEquals(await waiting, "a");
+  assertEquals([await evt.ready(), await evt.poll()], [true, "a"]);
+  const again = await assertRejects(() => evt.send("b"), EventStateError);
+  assertEquals(again.message, RESEND);
+  assertEquals(await evt.poll(), "a", "a losing send changes nothing");
+  await evt.reset();
+  assertEquals(await evt.ready(), false);
+  const boom = new RangeError("boom", { cause: new Error("inner") });
+  await evt.sendException(boom);
+  const rejected = await assertRejects(() => evt.wait(), RangeError, "boom");
+  assertInstanceOf(rejected.cause, Error);
+  await assertRejects(() => evt.poll(), RangeError, "boom");
+});
+
+Deno.test("KvEvent gives a waiter its own generation's outcome after reset()", async () => {
+  await using file = await kvFile();
+  const [a, b] = [await file.open(), await file.open()];
+  await using first = new KvEvent<string>(a, ["gen"], { pollInterval: 5 });
+  await using second = new KvEvent<string>(b, ["gen"], { pollInterval: 5 });
+  const early = first.wait({ timeout: 5_000 });
+  await second.send("one");
+  await second.reset();
+  await second.send("two");
+  assertEquals(await early, "one");
+  assertEquals(await first.wait(), "two");
+});
+
+Deno.test("KvEvent wakes every waiter of several handles and Workers in one process, by watch", async () => {
+  await using file = await kvFile();
+  const handles = [await file.open(), await file.open(), await file.open()];
+  // No polling: only watch() can wake these.
+  const events = handles.map((kv) =>
+    new KvEvent<string>(kv, ["watched"], { pollInterval: Infinity })
+  );
+  const log: string[] = [];
+  const waiters = events.flatMap((evt, i) =>
+    [0, 1, 2].map((j) =>
+      evt.wait({ timeout: 10_000 }).then((value) => {
+        log.push(`${i}.${j}`);
+        return value;
+      })
+    )
+  );
+  const workers = [0, 1].map(() =>
+    new Worker(new URL("./tests/kv_worker.ts", import.meta.url), {
+      type: "module",
+    })
+  );
+  try {
+    const values = workers.map((worker) =>
+      new Promise<unknown>((resolve, reject) => {
+        worker.onerror = reject;
+        worker.onmessage = (message) => {
+          if ("value" in message.data) resolve(message.data.value);
+          else if (message.data.ready) ready.push(true);
+        };
+        worker.postMessage({ file: file.path });
+      })
+    );
+    const ready: boolean[] = [];
+    while (ready.length < workers.length) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await events[0]!.send("hello");
+    assertEquals(await Promise.all(waiters), Array(9).fill("hello"));
+    assertEquals(await Promise.all(values), ["hello", "hello"]);
+    // FIFO within each instance.
+    for (const i of [0, 1, 2]) {
+      assertEquals(log.filter((e) => e.startsWith(`${i}.`)), [
+        `${i}.0`,
+        `${i}.1`,
+        `${i}.2`,
+      ]);
+    }
+  } finally {
+    for (const worker of workers) worker.terminate();
+    for (const evt of events) await evt[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("KvEvent wait() bounds each waiter alone, and leaves no watch or timer", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  await using evt = new KvEvent<string>(kv, ["bounded"], { pollInterval: 5 });
+  const controller = new AbortController();
+  const aborted = evt.wait({ signal: controller.signal });
+  const timed = evt.wait({ timeout: 20 });
+  const plain = evt.wait();
+  controller.abort("gone");
+  assertEquals(await assertRejects(() => aborted), "gone");
+  const error = await assertTimesOut(timed);
+  assertEquals(
+    error.message,
+    'wait() on KvEvent "bounded" timed out after 20 ms',
+  );
+  assertEquals(await settled(plain), false);
+  await evt.send("sent");
+  assertEquals(await plain, "sent");
+  // Bad options reject as Event's do, and never throw.
+  const bad = await assertRejects(() => evt.wait(100 as never), TypeError);
+  assertEquals(
+    bad.message,
+    "Cannot wait: options must be an object, got 100; for a timeout, pass { timeout: 100 } (milliseconds)",
+  );
+  // The sanitizers check that no watch stream or timer is left.
+});
+
+Deno.test("KvEvent send() refuses what Deno KV cannot store, and stays unsent", async (t) => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  await using evt = new KvEvent<unknown>(kv, ["values"]);
+  await t.step("a value at the limit is sent", async () => {
+    await evt.send("x".repeat(65_000));
+    assertEquals((await evt.poll() as string).length, 65_000);
+    await evt.reset();
+  });
+  await t.step(
+    "a value over 64 KiB is a RangeError naming its size",
+    async () => {
+      const error = await assertRejects(
+        () => evt.send("x".repeat(70_000)),
+        RangeError,
+      );
+      const size =
+        /^Cannot send: the value takes (\d+) bytes serialized, over Deno KV's limit of 65536; the event stays unsent$/
+          .exec(error.message)?.[1];
+      assert(Number(size) > 70_000, error.message);
+      assertEquals(await evt.ready(), false);
+    },
+  );
+  await t.step("a value that cannot be cloned is a TypeError", async () => {
+    const error = await assertRejects(() => evt.send(() => 1), TypeError);
+    assert(
+      error.message.startsWith("Cannot send: Deno KV stores structured clones"),
+    );
+    assertEquals(await evt.ready(), false);
+  });
+  await t.step("a custom error comes back as an Error", async () => {
+    class CustomError extends Error {}
+    await evt.sendException(new CustomError("custom"));
+    const error = await assertRejects(() => evt.wait(), Error, "custom");
+    assertStrictEquals(Object.getPrototypeOf(error), Error.prototype);
+  });
+});
+
+Deno.test("KvEvent passes expireIn to every key it writes", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  const atomic = kv.atomic.bind(kv);
+  const sets: unknown[] = [];
+  using _ = stub(kv, "atomic", () => {
+    const op = atomic();
+    const set = op.set.bind(op);
+    op.set = (key, value, options) => {
+      sets.push(options);
+      return set(key, value, options);
+    };
+    return op;
+  });
+  await using evt = new KvEvent<number>(kv, ["expiring"], { expireIn: 60_000 });
+  await evt.send(1);
+  await evt.reset();
+  assertEquals(sets, [{ expireIn: 60_000 }, { expireIn: 60_000 }, {
+    expireIn: 60_000,
+  }]);
+});
+
+Deno.test("KvEvent has exactly one send winner per generation across 8 processes", async () => {
+  await using file = await kvFile();
+  const processes = 8;
+  const generations = 100;
+  const children = Array.from(
+    { length: processes },
+    (_, id) =>
+      spawn([
+        "race",
+        file.path,
+        String(id),
+        String(generations),
+        String(processes),
+      ]),
+  );
+  const results = (await Promise.all(children.map(lines))) as {
+    generation: number;
+    won: boolean;
+    lost: boolean;
+    value: string;
+  }[][];
+  for (let generation = 0; generation < generations; generation++) {
+    const rows = results.map((lines) => lines[generation]!);
+    const winners = rows.filter((row) => row.won);
+    assertEquals(winners.length, 1, `winners of generation ${generation}`);
+    assert(
+      rows.every((row) => row.won || row.lost),
+      "a loser did not get EventStateError",
+    );
+    const winner = results.findIndex((lines) => lines[generation]!.won);
+    for (const row of rows) {
+      assertEquals(
+        row.value,
+        `${winner}:${generation}`,
+        "every waiter gets the winner's value",
+      );
+    }
+  }
+});
+
+Deno.test("KvEvent waiters in other processes go on when one is killed mid-wait", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  const children = [0, 1, 2].map(() => spawn(["wait", file.path, "killed"]));
+  // Each prints a line once it waits.
+  const readers = children.map((child) => child.stdout.getReader());
+  for (const reader of readers) await reader.read();
+  children[1]!.kill("SIGKILL");
+  await using evt = new KvEvent<string>(kv, ["killed"]);
+  await evt.send("still here");
+  for (const i of [0, 2]) {
+    const { value } = await readers[i]!.read();
+    assertEquals(
+      JSON.parse(new TextDecoder().decode(value).trim()),
+      { value: "still here" },
+    );
+  }
+  for (const [i, child] of children.entries()) {
+    readers[i]!.releaseLock();
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+    const status = await child.status;
+    assertEquals(status.signal, i === 1 ? "SIGKILL" : null);
+  }
+});
+
+Deno.test("KvEvent reset() races: one wins, the other finds the event fresh", async () => {
+  await using file = await kvFile();
+  const [a, b] = [await file.open(), await file.open()];
+  await using first = new KvEvent(a, ["reset"]);
+  await using second = new KvEvent(b, ["reset"]);
+  await first.send();
+  const outcomes = await Promise.allSettled([first.reset(), second.reset()]);
+  assertEquals(outcomes.filter((o) => o.status === "fulfilled").length, 1);
+  const lost = outcomes.find((o) =>
+    o.status === "rejected"
+  ) as PromiseRejectedResult;
+  assertInstanceOf(lost.reason, EventStateError);
+  assertEquals(lost.reason.message, RERESET);
+});
+
+Deno.test("KvEvent disposal rejects only the waiters whose generation was not sent", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  const evt = new KvEvent<string>(kv, ["disposed"], { pollInterval: 5 });
+  const waiting = evt.wait();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await evt[Symbol.asyncDispose]();
+  const error = await assertRejects(() => waiting, DOMException);
+  assertEquals(error.name, "AbortError");
+  const sent = new KvEvent<string>(kv, ["disposed-sent"], { pollInterval: 5 });
+  const gets = sent.wait();
+  await sent.send("kept");
+  await sent[Symbol.asyncDispose]();
+  assertEquals(await gets, "kept");
+});

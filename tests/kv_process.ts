@@ -1,0 +1,70 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * A process of the KvEvent tests: `deno run --unstable-kv tests/kv_process.ts
+ * <role> <kv file> ...`. It prints one JSON line per result on stdout.
+ *
+ * - `race <file> <id> <generations> <processes>`: for each generation, waits
+ *   on the event, races a send of its own id, records who won, and moves to
+ *   the next generation once every process has its value.
+ * - `wait <file> <key part>`: waits once and prints the value.
+ *
+ * @module
+ */
+import { EventStateError } from "../event.ts";
+import { KvEvent } from "../kv.ts";
+
+const [role, file, ...args] = Deno.args;
+const kv = await Deno.openKv(file);
+const out = (line: unknown) => console.log(JSON.stringify(line));
+
+if (role === "race") {
+  const [id, generations, processes] = [
+    args[0]!,
+    Number(args[1]),
+    Number(args[2]),
+  ];
+  await using evt = new KvEvent<string>(kv, ["race"], { pollInterval: 5 });
+  for (let generation = 0; generation < generations; generation++) {
+    // Wait for the generation to begin: the previous winner resets.
+    while (
+      ((await kv.get<number>(["race", "generation"])).value ?? 0) < generation
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const waiting = evt.wait({ timeout: 30_000 });
+    // Some send at once, some after their waiter may have been woken.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
+    let won = false;
+    let lost = false;
+    try {
+      await evt.send(`${id}:${generation}`);
+      won = true;
+    } catch (error) {
+      lost = error instanceof EventStateError;
+      if (!lost) throw error;
+    }
+    const value = await waiting;
+    out({ generation, won, lost, value });
+    // Every process has its value: the winner starts the next generation.
+    await kv.atomic().sum(["race", "done", generation], 1n).commit();
+    if (won) {
+      while (
+        Number(
+          (await kv.get<Deno.KvU64>(["race", "done", generation])).value
+            ?.value ?? 0n,
+        ) <
+          processes
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      await evt.reset();
+    }
+  }
+} else if (role === "wait") {
+  await using evt = new KvEvent<string>(kv, [args[0]!], { pollInterval: 5 });
+  out({ ready: true });
+  out({ value: await evt.wait({ timeout: 30_000 }) });
+} else {
+  throw new Error(`unknown role ${role}`);
+}
+kv.close();
