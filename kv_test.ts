@@ -44,7 +44,7 @@ function spawn(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--no-config",
+      `--config=${new URL("./deno.json", import.meta.url).pathname}`,
       "--no-lock",
       "--unstable-kv",
       "--allow-read",

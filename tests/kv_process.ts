@@ -7,11 +7,23 @@
  *   on the event, races a send of its own id, records who won, and moves to
  *   the next generation once every process has its value.
  * - `wait <file> <key part>`: waits once and prints the value.
+ * - `flight <file> <requests> <processes> <upstream ms>`: sends `requests`
+ *   concurrent requests for one key through the single-flight example,
+ *   once every process is ready; the upstream counts its calls in KV.
  *
  * @module
  */
 import { EventStateError } from "../event.ts";
 import { KvEvent } from "../kv.ts";
+import { createHandler } from "../examples/single_flight_kv.ts";
+
+/** Waits until `count` processes have added one to the counter at `key`. */
+async function barrier(kv: Deno.Kv, key: Deno.KvKey, count: number) {
+  await kv.atomic().sum(key, 1n).commit();
+  while (Number((await kv.get<Deno.KvU64>(key)).value?.value ?? 0n) < count) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
 
 const [role, file, ...args] = Deno.args;
 const kv = await Deno.openKv(file);
@@ -45,25 +57,39 @@ if (role === "race") {
     }
     const value = await waiting;
     out({ generation, won, lost, value });
-    // Every process has its value: the winner starts the next generation.
-    await kv.atomic().sum(["race", "done", generation], 1n).commit();
+    // Every process has its value: then the winner starts the next one.
     if (won) {
-      while (
-        Number(
-          (await kv.get<Deno.KvU64>(["race", "done", generation])).value
-            ?.value ?? 0n,
-        ) <
-          processes
-      ) {
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
+      await barrier(kv, ["race", "done", generation], processes);
       await evt.reset();
+    } else {
+      await kv.atomic().sum(["race", "done", generation], 1n).commit();
     }
   }
 } else if (role === "wait") {
   await using evt = new KvEvent<string>(kv, [args[0]!], { pollInterval: 5 });
   out({ ready: true });
   out({ value: await evt.wait({ timeout: 30_000 }) });
+} else if (role === "flight") {
+  const [requests, processes, upstreamMs] = args.map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  const handler = createHandler(kv, async (key) => {
+    await kv.atomic().sum(["upstream calls"], 1n).commit();
+    await new Promise((resolve) => setTimeout(resolve, upstreamMs));
+    return `body of ${key}`;
+  }, { pollInterval: 10, timeout: 20_000 });
+  await barrier(kv, ["flight barrier"], processes);
+  const responses = await Promise.all(
+    Array.from(
+      { length: requests },
+      () => handler(new Request("http://app/home")),
+    ),
+  );
+  for (const response of responses) {
+    out({ status: response.status, body: await response.text() });
+  }
 } else {
   throw new Error(`unknown role ${role}`);
 }
