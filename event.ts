@@ -364,11 +364,10 @@ export class Event<T = void> {
    *     setTimeout(() => job.send(i), 0);
    *     yield job;
    *   }
+   *   stop.send(); // no more work
    *   yield new Event<number>(); // never sent: the stop event ends the wait
    * }
-   * const working = worker(jobs());
-   * setTimeout(() => stop.send(), 10);
-   * await working;
+   * await worker(jobs());
    * assertEquals(done, [0, 1, 2]);
    * assertEquals(stop.waiting, 0);
    * ```
