@@ -22,6 +22,9 @@
 import { serialize } from "node:v8";
 import { Event, EventStateError, type WaitOptions } from "./event.ts";
 
+// What a losing send rejects with, for code that imports only this module.
+export { EventStateError, type WaitOptions };
+
 /** Options for the {@linkcode KvEvent} constructor. */
 export interface KvEventOptions {
   /**
@@ -41,6 +44,16 @@ export interface KvEventOptions {
    * @default {1_000}
    */
   pollInterval?: number | undefined;
+  /**
+   * Whether to watch the event's keys (`kv.watch()`) while it has waiters.
+   * `false` wakes waiters by polling only: for a store whose `watch()` is
+   * missing or misbehaves. The `@deno/kv` package (0.14) in Node is one: its
+   * watch on a local file can stall the reads that follow, so pass `false`
+   * there, with a finite `pollInterval`.
+   *
+   * @default {true}
+   */
+  watch?: boolean | undefined;
 }
 
 /** What a generation's state key holds: written once, never overwritten. */
@@ -94,6 +107,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
   readonly #key: Deno.KvKey;
   readonly #expireIn: number;
   readonly #pollInterval: number;
+  readonly #watches: boolean;
   /** The name its local events carry into their timeout errors. */
   readonly #name: string;
   /** Local waiters, by generation: each an in-memory Event fed from KV. */
@@ -120,7 +134,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
    * @throws {TypeError | RangeError} On a bad option, naming the value.
    */
   constructor(kv: Deno.Kv, key: Deno.KvKey, options: KvEventOptions = {}) {
-    if (typeof kv?.atomic !== "function" || typeof kv.watch !== "function") {
+    if (typeof kv?.atomic !== "function" || typeof kv.get !== "function") {
       throw new TypeError(
         `Cannot make a KvEvent: kv must be an open Deno.Kv, got ${
           Object.prototype.toString.call(kv)
@@ -134,7 +148,8 @@ export class KvEvent<T = void> implements AsyncDisposable {
         }`,
       );
     }
-    const { expireIn = 86_400_000, pollInterval = 1_000 } = options;
+    const { expireIn = 86_400_000, pollInterval = 1_000, watch = true } =
+      options;
     for (
       const [name, ms] of [["expireIn", expireIn], [
         "pollInterval",
@@ -149,6 +164,17 @@ export class KvEvent<T = void> implements AsyncDisposable {
         );
       }
     }
+    if (typeof watch !== "boolean") {
+      throw new TypeError(
+        `Cannot make a KvEvent: watch must be a boolean, got ${String(watch)}`,
+      );
+    }
+    if (!watch && pollInterval === Infinity) {
+      throw new RangeError(
+        "Cannot make a KvEvent: with watch: false, pollInterval must be finite, or nothing wakes a waiter",
+      );
+    }
+    this.#watches = watch;
     this.#kv = kv;
     this.#key = key;
     this.#expireIn = expireIn;
@@ -465,6 +491,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
       };
       tick();
     }
+    if (!this.#watches) return;
     if (this.#watch !== undefined && this.#watched === generation) return;
     this.#stopStream();
     const reader = this.#kv.watch([

@@ -9,8 +9,9 @@ import {
   assertInstanceOf,
   assertRejects,
   assertStrictEquals,
+  assertThrows,
 } from "@std/assert";
-import { stub } from "@std/testing/mock";
+import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { EventStateError } from "./mod.ts";
 import { KvEvent } from "./kv.ts";
 import { assertTimesOut, settled } from "./tests/_helpers.ts";
@@ -339,4 +340,71 @@ Deno.test("KvEvent disposal rejects only the waiters whose generation was not se
   await sent.send("kept");
   await sent[Symbol.asyncDispose]();
   assertEquals(await gets, "kept");
+});
+
+Deno.test("KvEvent with watch: false wakes its waiters by polling alone", async () => {
+  await using file = await kvFile();
+  const [a, b] = [await file.open(), await file.open()];
+  using watching = spy(a, "watch");
+  await using waiter = new KvEvent<string>(a, ["polled"], {
+    watch: false,
+    pollInterval: 5,
+  });
+  await using sender = new KvEvent<string>(b, ["polled"]);
+  const waiting = waiter.wait({ timeout: 5_000 });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sender.send("polled");
+  assertEquals(await waiting, "polled");
+  assertSpyCalls(watching, 0);
+});
+
+Deno.test("KvEvent() refuses bad arguments, naming them", async (t) => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  const cases: [unknown[], ErrorConstructor, string][] = [
+    [
+      [{}, ["k"]],
+      TypeError,
+      "Cannot make a KvEvent: kv must be an open Deno.Kv, got [object Object]",
+    ],
+    [
+      [kv, []],
+      TypeError,
+      "Cannot make a KvEvent: key must be a non-empty array, got []",
+    ],
+    [
+      [kv, "k"],
+      TypeError,
+      'Cannot make a KvEvent: key must be a non-empty array, got "k"',
+    ],
+    [
+      [kv, ["k"], { expireIn: 0 }],
+      RangeError,
+      "Cannot make a KvEvent: expireIn must be a positive number of milliseconds, got 0",
+    ],
+    [
+      [kv, ["k"], { pollInterval: -1 }],
+      RangeError,
+      "Cannot make a KvEvent: pollInterval must be a positive number of milliseconds, got -1",
+    ],
+    [
+      [kv, ["k"], { watch: "no" }],
+      TypeError,
+      "Cannot make a KvEvent: watch must be a boolean, got no",
+    ],
+    [
+      [kv, ["k"], { watch: false, pollInterval: Infinity }],
+      RangeError,
+      "Cannot make a KvEvent: with watch: false, pollInterval must be finite, or nothing wakes a waiter",
+    ],
+  ];
+  for (const [args, ErrorClass, message] of cases) {
+    await t.step(message, () => {
+      const error = assertThrows(
+        () => new KvEvent(...(args as [Deno.Kv, Deno.KvKey])),
+        ErrorClass,
+      );
+      assertEquals(error.message, message);
+    });
+  }
 });
