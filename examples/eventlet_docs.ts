@@ -1,8 +1,8 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 /**
  * Replays the interactive examples of eventlet's `Event` documentation with
- * `@seed/event`, printing what the Python sessions printed. Run it with
- * `deno task demo`.
+ * `@seed/event`: each step shows eventlet's line (`py>`), the TypeScript that
+ * runs for it (`ts>`), and what it printed. Run it with `deno task demo`.
  *
  * @module
  */
@@ -17,17 +17,19 @@ class RuntimeError extends Error {
   override name = "RuntimeError";
 }
 
-function prompt(line: string): void {
-  console.log(`>>> ${line}`);
+/** Shows a line of eventlet's session, and the TypeScript that runs for it. */
+function prompt(python: string, typescript: string): void {
+  console.log(`py> ${python}`);
+  console.log(`ts> ${typescript}`);
 }
 
 console.log("# Event: one value, many waiters");
 {
   const evt = new Event<number>();
   const baz = (b: number) => evt.send(b + 1);
-  prompt("_ = eventlet.spawn_n(baz, 3)");
+  prompt("_ = eventlet.spawn_n(baz, 3)", "setTimeout(() => baz(3), 0);");
   setTimeout(() => baz(3), 0);
-  prompt("evt.wait()");
+  prompt("evt.wait()", "await evt.wait();");
   console.log(await evt.wait());
 }
 
@@ -39,16 +41,16 @@ console.log("\n# send(): waiters wake after send() returns");
     const result = await evt.wait();
     console.log("waited for", result);
   };
-  prompt("_ = eventlet.spawn(waiter)");
+  prompt("_ = eventlet.spawn(waiter)", "setTimeout(waiter, 0);");
   setTimeout(waiter, 0);
-  prompt("eventlet.sleep(0)");
+  prompt("eventlet.sleep(0)", "await sleep0();");
   await sleep0();
-  prompt("evt.send('a')");
+  prompt("evt.send('a')", 'evt.send("a");');
   evt.send("a");
-  prompt("eventlet.sleep(0)");
+  prompt("eventlet.sleep(0)", "await sleep0();");
   await sleep0();
 
-  prompt("evt.send('whoops')");
+  prompt("evt.send('whoops')", 'evt.send("whoops");');
   try {
     evt.send("whoops");
   } catch (error) {
@@ -59,9 +61,12 @@ console.log("\n# send(): waiters wake after send() returns");
 console.log("\n# sendException(): every waiter gets the same error");
 {
   const evt = new Event();
-  prompt("evt.send_exception(RuntimeError())");
+  prompt(
+    "evt.send_exception(RuntimeError())",
+    "evt.sendException(new RuntimeError());",
+  );
   evt.sendException(new RuntimeError());
-  prompt("evt.wait()");
+  prompt("evt.wait()", "await evt.wait();");
   try {
     await evt.wait();
   } catch (error) {
@@ -80,7 +85,7 @@ console.log("\n# The original stack trace is kept");
   } catch (error) {
     evt.sendException(error);
   }
-  prompt("evt.wait()");
+  prompt("evt.wait()", "await evt.wait();");
   try {
     await evt.wait();
   } catch (error) {
@@ -96,13 +101,13 @@ console.log("\n# wait(): returns at once once sent");
     const retval = await evt.wait();
     console.log("waited for", retval);
   };
-  prompt("_ = eventlet.spawn(wait_on)");
+  prompt("_ = eventlet.spawn(wait_on)", "setTimeout(waitOn, 0);");
   setTimeout(waitOn, 0);
-  prompt("evt.send('result')");
+  prompt("evt.send('result')", 'evt.send("result");');
   evt.send("result");
-  prompt("eventlet.sleep(0)");
+  prompt("eventlet.sleep(0)", "await sleep0();");
   await sleep0();
-  prompt("evt.wait()");
+  prompt("evt.wait()", "await evt.wait();");
   console.log(JSON.stringify(await evt.wait()));
 }
 
