@@ -81,7 +81,9 @@ export function createHandler(
   async function board(key: string): Promise<KvEvent<string>> {
     const pointer = ["flight", key];
     for (;;) {
-      const current = await kv.get<{ id: number; until: number }>(pointer);
+      const current = await unlocked(() =>
+        kv.get<{ id: number; until: number }>(pointer)
+      );
       if (current.value !== null) {
         const flight = open(key, current.value.id);
         if (current.value.until > Date.now() && !(await flight.ready())) {
@@ -90,11 +92,13 @@ export function createHandler(
         await flight[Symbol.asyncDispose]();
       }
       const id = (current.value?.id ?? 0) + 1;
-      const { ok } = await kv.atomic().check(current)
-        .set(pointer, { id, until: Date.now() + lease }, {
-          expireIn: lease + timeout,
-        })
-        .commit();
+      const { ok } = await unlocked(() =>
+        kv.atomic().check(current)
+          .set(pointer, { id, until: Date.now() + lease }, {
+            expireIn: lease + timeout,
+          })
+          .commit()
+      );
       if (!ok) continue; // another request started one: read again
       const flight = open(key, id);
       upstream(key).then(
@@ -126,6 +130,30 @@ export function createHandler(
       return new Response(`upstream failed: ${message}\n`, { status: 502 });
     }
   };
+}
+
+/**
+ * Runs a KV call again while another process holds the lock of a local
+ * SQLite file ("database is locked"); Deploy's KV never says so. KvEvent
+ * does this for its own calls.
+ *
+ * @typeParam R What the call gives.
+ * @param call A call into KV.
+ * @returns What it gave, once it was not locked out.
+ */
+export async function unlocked<R>(call: () => Promise<R>): Promise<R> {
+  for (let tries = 0;; tries++) {
+    try {
+      return await call();
+    } catch (error) {
+      const locked = error instanceof TypeError &&
+        /database is locked/i.test(error.message);
+      if (!locked || tries >= 200) throw error;
+    }
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(2 ** tries, 50))
+    );
+  }
 }
 
 /** A stand-in for a slow upstream service: one second per call. */

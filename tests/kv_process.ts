@@ -7,6 +7,9 @@
  *   on the event, races a send of its own id, records who won, and moves to
  *   the next generation once every process has its value.
  * - `wait <file> <key part>`: waits once and prints the value.
+ * - `latency <file> <rounds>`: for each round, waits on `["cross", round]`
+ *   (pollInterval 10 ms), marks itself ready, and prints when it woke
+ *   (`performance.timeOrigin + performance.now()`), for `bench:kv`.
  * - `flight <file> <requests> <processes> <upstream ms>`: sends `requests`
  *   concurrent requests for one key through the single-flight example,
  *   once every process is ready; the upstream counts its calls in KV.
@@ -15,12 +18,15 @@
  */
 import { EventStateError } from "../event.ts";
 import { KvEvent } from "../kv.ts";
-import { createHandler } from "../examples/single_flight_kv.ts";
+import { createHandler, unlocked } from "../examples/single_flight_kv.ts";
 
 /** Waits until `count` processes have added one to the counter at `key`. */
 async function barrier(kv: Deno.Kv, key: Deno.KvKey, count: number) {
-  await kv.atomic().sum(key, 1n).commit();
-  while (Number((await kv.get<Deno.KvU64>(key)).value?.value ?? 0n) < count) {
+  await unlocked(() => kv.atomic().sum(key, 1n).commit());
+  while (
+    Number((await unlocked(() => kv.get<Deno.KvU64>(key))).value?.value ?? 0n) <
+      count
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
@@ -39,7 +45,8 @@ if (role === "race") {
   for (let generation = 0; generation < generations; generation++) {
     // Wait for the generation to begin: the previous winner resets.
     while (
-      ((await kv.get<number>(["race", "generation"])).value ?? 0) < generation
+      ((await unlocked(() => kv.get<number>(["race", "generation"]))).value ??
+        0) < generation
     ) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
@@ -62,13 +69,23 @@ if (role === "race") {
       await barrier(kv, ["race", "done", generation], processes);
       await evt.reset();
     } else {
-      await kv.atomic().sum(["race", "done", generation], 1n).commit();
+      await unlocked(() =>
+        kv.atomic().sum(["race", "done", generation], 1n).commit()
+      );
     }
   }
 } else if (role === "wait") {
   await using evt = new KvEvent<string>(kv, [args[0]!], { pollInterval: 5 });
   out({ ready: true });
   out({ value: await evt.wait({ timeout: 30_000 }) });
+} else if (role === "latency") {
+  for (let round = 0; round < Number(args[0]); round++) {
+    await using evt = new KvEvent(kv, ["cross", round], { pollInterval: 10 });
+    const waiting = evt.wait();
+    await unlocked(() => kv.set(["cross", round, "ready"], true));
+    await waiting;
+    console.log(performance.timeOrigin + performance.now());
+  }
 } else if (role === "flight") {
   const [requests, processes, upstreamMs] = args.map(Number) as [
     number,
@@ -76,7 +93,7 @@ if (role === "race") {
     number,
   ];
   const handler = createHandler(kv, async (key) => {
-    await kv.atomic().sum(["upstream calls"], 1n).commit();
+    await unlocked(() => kv.atomic().sum(["upstream calls"], 1n).commit());
     await new Promise((resolve) => setTimeout(resolve, upstreamMs));
     return `body of ${key}`;
   }, { pollInterval: 10, timeout: 20_000 });

@@ -14,6 +14,7 @@
  * @module
  */
 import { KvEvent } from "../kv.ts";
+import { unlocked } from "../examples/single_flight_kv.ts";
 
 const scale = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 const rounds = Math.max(3, Math.round(60 * scale));
@@ -63,35 +64,35 @@ console.log("| --- | ---: | ---: | ---: |");
   const samples: number[] = [];
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "eval",
-      "--unstable-kv",
-      `
-      import { KvEvent } from ${
-        JSON.stringify(new URL("../kv.ts", import.meta.url).href)
-      };
-      const kv = await Deno.openKv(${JSON.stringify(path)});
-      for (let i = 0; i < ${rounds}; i++) {
-        await using evt = new KvEvent(kv, ["cross", i], { pollInterval: 10 });
-        const waiting = evt.wait();
-        await kv.set(["cross", i, "ready"], true);
-        await waiting;
-        console.log(performance.timeOrigin + performance.now());
-      }
-      kv.close();
-      `,
+      "run",
+      `--config=${new URL("../deno.json", import.meta.url).pathname}`,
+      "--no-lock",
+      "--allow-read",
+      "--allow-write",
+      new URL("../tests/kv_process.ts", import.meta.url).pathname,
+      "latency",
+      path,
+      String(rounds),
     ],
     stdout: "piped",
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (let i = 0; i < rounds; i++) {
-    while ((await a.get(["cross", i, "ready"])).value !== true) {
+    // Until the other process waits (bounded: 10 s).
+    for (let tries = 0; tries < 5_000; tries++) {
+      const ready = await unlocked(() => a.get(["cross", i, "ready"]));
+      if (ready.value === true) break;
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await using sender = new KvEvent<number>(a, ["cross", i]);
     const sent = now();
     await sender.send(i);
-    while (!buffer.includes("\n")) buffer += (await lines.read()).value ?? "";
+    while (!buffer.includes("\n")) {
+      const { done, value } = await lines.read();
+      if (done) throw new Error("the waiting process ended early");
+      buffer += value;
+    }
     const [line, ...rest] = buffer.split("\n");
     buffer = rest.join("\n");
     samples.push(Number(line) - sent);
