@@ -112,10 +112,9 @@ const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
  */
 /**
  * Set in Event's static block: the only way in to an event's watchers.
- * `watch()` says whether it added the watcher (an event listed twice in a
- * row is watched once).
+ * Watching an event twice is watching it once.
  */
-let watch: (evt: AnyEvent, watcher: Watcher) => boolean;
+let watch: (evt: AnyEvent, watcher: Watcher) => void;
 let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
 /**
  * A brand check, set in Event's static block: true only for an object made
@@ -224,16 +223,9 @@ export class Event<T = void> {
   static {
     watch = (evt, watcher) => {
       const watchers = evt.#watchers;
-      if (watchers === undefined) {
-        evt.#watchers = watcher;
-      } else if (watchers instanceof Set) {
-        if (watchers.has(watcher)) return false;
-        watchers.add(watcher);
-      } else {
-        if (watchers === watcher) return false;
-        evt.#watchers = new Set([watchers, watcher]);
-      }
-      return true;
+      if (watchers === undefined) evt.#watchers = watcher;
+      else if (watchers instanceof Set) watchers.add(watcher);
+      else evt.#watchers = new Set([watchers, watcher]);
     };
     unwatch = (evt, watcher) => {
       const watchers = evt.#watchers;
@@ -1284,13 +1276,16 @@ export class Event<T = void> {
     for (const reject of rejects) reject(reason);
   }
 
-  /** A turn's timer fired at `now`: every waiter due times out. */
+  /**
+   * A turn's timer rang at `now`: every waiter due times out. Only a current
+   * generation's timers ring: a send takes back every timer of the
+   * generation it wakes, and a timer taken back never rings (`Alarm`).
+   */
   static #expire<V>(
     generation: Generation<V>,
     turn: TurnTimer,
     now: number,
   ): void {
-    if (!Event.#current(generation)) return; // stale
     // Every waiter due goes, whichever turn it came in: in deadline order.
     const heap = generation.heap;
     const expired: Waiter<V>[] = [];
@@ -1661,9 +1656,10 @@ class Selection<E extends AnyEvent> implements Watcher {
     signal: AbortSignal | undefined,
     timeout: number | undefined,
   ): void {
+    // iterate() lists each event once; first() does not count them.
     this.#events = events;
-    // Idempotent: an event listed twice is watched once.
-    for (const evt of events) if (watch(evt, this)) this.#remaining++;
+    this.#remaining = events.length;
+    for (const evt of events) watch(evt, this);
     // Every event is watched: call out (see "Calls out").
     try {
       if (signal !== undefined) {

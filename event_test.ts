@@ -716,6 +716,94 @@ Deno.test("Event.wait() never throws on a sent promise whose constructor getter 
   }
 });
 
+Deno.test("Event.send() adopts a thenable as a promise would, whatever its then does", async (t) => {
+  const cases: [
+    string,
+    (resolve: (v: unknown) => void, reject: (e: unknown) => void) => void,
+    unknown,
+  ][] = [
+    ["resolves twice, then rejects", (resolve, reject) => {
+      resolve("first");
+      resolve("second");
+      reject(new Error("late"));
+    }, { value: "first" }],
+    ["rejects, then resolves", (resolve, reject) => {
+      reject("no");
+      resolve("late");
+    }, { error: "no" }],
+    ["resolves, then throws", (resolve) => {
+      resolve("kept");
+      throw new Error("thrown after");
+    }, { value: "kept" }],
+    ["throws, then resolves later", (resolve) => {
+      setTimeout(() => resolve("late"), 0);
+      throw "thrown first";
+    }, { error: "thrown first" }],
+  ];
+  for (const [name, then, expected] of cases) {
+    await t.step(name, async () => {
+      const evt = new Event<unknown>();
+      const calledBack: unknown[] = [];
+      // Each call back must return quietly, as a promise's would.
+      const thenable = {
+        then(resolve: (v: unknown) => void, reject: (e: unknown) => void) {
+          then((v) => {
+            try {
+              resolve(v);
+            } catch (error) {
+              calledBack.push(error);
+            }
+          }, (e) => {
+            try {
+              reject(e);
+            } catch (error) {
+              calledBack.push(error);
+            }
+          });
+        },
+      };
+      const waiters = [evt.wait(), evt.wait({ timeout: 1_000 })];
+      evt.send(thenable);
+      for (const waiting of waiters) {
+        assertEquals(await outcome(waiting), expected);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      assertEquals(calledBack, [], "a call back threw into the thenable");
+      assertEquals(await outcome(evt.wait()), expected);
+    });
+  }
+  await t.step("a function with a then method is adopted too", async () => {
+    const evt = new Event<unknown>();
+    const thenable = Object.assign(() => {}, {
+      then: (resolve: (v: string) => void) => resolve("from a function"),
+    });
+    evt.send(thenable);
+    assertEquals(await evt.wait(), "from a function");
+    assertStrictEquals(evt.poll(), thenable);
+  });
+  await t.step(
+    "a then getter that throws is read once, and rejects every waiter",
+    async () => {
+      const evt = new Event<unknown>();
+      const boom = new Error("then getter");
+      let reads = 0;
+      const hostile = {
+        get then(): never {
+          reads++;
+          throw boom;
+        },
+      };
+      const waiters = [evt.wait(), evt.wait({ timeout: 1_000 })];
+      evt.send(hostile);
+      for (const waiting of waiters) {
+        assertStrictEquals(await assertRejects(() => waiting), boom);
+      }
+      assertStrictEquals(await assertRejects(() => evt.wait()), boom);
+      assertEquals(reads, 1);
+    },
+  );
+});
+
 Deno.test("Event.send() of a thenable is seen first by first() and iterate(), before its then getter runs", async () => {
   for (const method of ["first", "iterate"] as const) {
     const [a, b] = [new Event<unknown>(), new Event<unknown>()];
@@ -944,8 +1032,13 @@ Deno.test("Event() takes a name, and refuses a bad one naming it", async (t) => 
     );
   });
   await t.step("an unnamed event keeps eventlet's messages as they are", () => {
+    for (
+      const evt of [new Event(), new Event({}), new Event({ name: undefined })]
+    ) {
+      assertEquals(evt.name, undefined);
+      assertEquals(Deno.inspect(evt), "Event { ready: false, waiting: 0 }");
+    }
     const evt = new Event();
-    assertEquals(evt.name, undefined);
     assertEquals(
       assertThrows(() => evt.reset(), EventStateError).message,
       RERESET,

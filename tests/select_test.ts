@@ -194,6 +194,11 @@ Deno.test("Event.first() and Event.iterate() name the call and its events when t
     ],
     [
       "first",
+      ["a", "b", "c"].map(named),
+      'Event.first() on 3 events ("a", "b" and "c")',
+    ],
+    [
+      "first",
       ["a", "b", "c", "d", "e"].map(named),
       'Event.first() on 5 events ("a", "b", "c" and 2 more named)',
     ],
@@ -253,32 +258,75 @@ Deno.test("Event.first() and Event.iterate() take any iterable for...of takes", 
 
 Deno.test("Event.first() rejects bad input without throwing and leaves nothing", async (t) => {
   const a = new Event();
+  const iterable = "Event.first() needs an iterable of events, got";
+  const events = "Event.first() needs events, got";
+  const trapped = new Proxy({}, {
+    getPrototypeOf() {
+      throw new Error("getPrototypeOf trap");
+    },
+  });
   const cases: [string, unknown, unknown, ErrorConstructor, string][] = [
-    ["a number", 5, undefined, TypeError, "got 5"],
-    ["a plain object", {}, undefined, TypeError, "got an object"],
-    ["null", null, undefined, TypeError, "got null"],
+    ["a number", 5, undefined, TypeError, `${iterable} 5`],
+    ["undefined", undefined, undefined, TypeError, `${iterable} undefined`],
+    ["null", null, undefined, TypeError, `${iterable} null`],
+    [
+      "a plain object",
+      {},
+      undefined,
+      TypeError,
+      `${iterable} an object ([object Object])`,
+    ],
     // Iterable, as for...of has it: its items are not events.
-    ["a string", "ab", undefined, TypeError, 'got "a" at index 0'],
-    ["no events", [], undefined, RangeError, "at least one event"],
-    ["a non-event entry", [a, 5], undefined, TypeError, "got 5 at index 1"],
+    ["a string", "ab", undefined, TypeError, `${events} "a" at index 0`],
+    [
+      "no events",
+      [],
+      undefined,
+      RangeError,
+      "Event.first() needs at least one event, got none",
+    ],
+    ["a number entry", [a, 5], undefined, TypeError, `${events} 5 at index 1`],
+    [
+      "a null entry",
+      [a, null],
+      undefined,
+      TypeError,
+      `${events} null at index 1`,
+    ],
     [
       "a promise entry",
       [a, Promise.resolve(a)],
       undefined,
       TypeError,
-      "index 1",
+      `${events} an object ([object Promise]) at index 1`,
     ],
-    ["bad options", [a], { timeout: -1 }, RangeError, "got -1"],
-    ["bad signal", [a], { signal: {} }, TypeError, "[object Object]"],
+    [
+      "a Proxy whose getPrototypeOf throws",
+      [trapped],
+      undefined,
+      TypeError,
+      `${events} an object ([object Object]) at index 0`,
+    ],
+    [
+      "bad options",
+      [a],
+      { timeout: -1 },
+      RangeError,
+      "Cannot wait: timeout must be a non-negative number of milliseconds, got -1",
+    ],
+    [
+      "bad signal",
+      [a],
+      { signal: {} },
+      TypeError,
+      "Cannot wait: signal must be an AbortSignal, got an object ([object Object])",
+    ],
   ];
-  for (const [name, events, options, ErrorClass, named] of cases) {
+  for (const [name, given, options, ErrorClass, message] of cases) {
     await t.step(name, async () => {
-      const first = Event.first(
-        events as Event[],
-        options as undefined,
-      );
+      const first = Event.first(given as Event[], options as undefined);
       const error = await assertRejects(() => first, ErrorClass);
-      assertStringIncludes(error.message, named);
+      assertEquals(error.message, message);
       assertEquals(a.waiting, 0);
     });
   }
