@@ -217,6 +217,27 @@ Deno.test("Event.first() and Event.iterate() name the call and its events when t
   }
 });
 
+Deno.test("Event.send() tells nothing to a selection another one's call out stopped", async () => {
+  const a = new Event();
+  const iterationAbort = new AbortController();
+  const { signal } = new AbortController();
+  // When first() stops, taking its listener back aborts the iteration.
+  const remove = signal.removeEventListener.bind(signal);
+  signal.removeEventListener = (...args: Parameters<typeof remove>) => {
+    remove(...args);
+    iterationAbort.abort("stopped by a call out");
+  };
+  const winner = Event.first([a], { signal });
+  const iteration = Event.iterate([a, new Event()], {
+    signal: iterationAbort.signal,
+  });
+  const pending = iteration.next();
+  a.send(); // must not throw
+  assertStrictEquals(await winner, a);
+  assertEquals(await assertRejects(() => pending), "stopped by a call out");
+  assertEquals(await iteration.next(), { value: undefined, done: true });
+});
+
 Deno.test("Event.first() and Event.iterate() reject what only looks like an event", async (t) => {
   const a = new Event<string>();
   const cases: [string, unknown][] = [
