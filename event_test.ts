@@ -772,15 +772,28 @@ Deno.test("Event.send() adopts a thenable as a promise would, whatever its then 
       assertEquals(await outcome(evt.wait()), expected);
     });
   }
-  await t.step("a function with a then method is adopted too", async () => {
-    const evt = new Event<unknown>();
-    const thenable = Object.assign(() => {}, {
-      then: (resolve: (v: string) => void) => resolve("from a function"),
-    });
-    evt.send(thenable);
-    assertEquals(await evt.wait(), "from a function");
-    assertStrictEquals(evt.poll(), thenable);
-  });
+  await t.step(
+    "a function with a then method is adopted too, once",
+    async () => {
+      const evt = new Event<unknown>();
+      let calls = 0;
+      const thenable = Object.assign(() => {}, {
+        then: (resolve: (v: string) => void) => {
+          calls++;
+          resolve("from a function");
+        },
+      });
+      const waiters = [evt.wait(), evt.wait({ timeout: 1_000 })];
+      evt.send(thenable);
+      waiters.push(evt.wait());
+      assertEquals(
+        await Promise.all(waiters),
+        Array(3).fill("from a function"),
+      );
+      assertStrictEquals(evt.poll(), thenable);
+      assertEquals(calls, 1);
+    },
+  );
   await t.step(
     "a then getter that throws is read once, and rejects every waiter",
     async () => {
