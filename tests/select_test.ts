@@ -7,7 +7,6 @@ import {
   assertInstanceOf,
   assertRejects,
   assertStrictEquals,
-  assertStringIncludes,
 } from "@std/assert";
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { Event, type EventIterator } from "../mod.ts";
