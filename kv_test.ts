@@ -14,6 +14,7 @@ import {
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { EventStateError } from "./mod.ts";
 import { KvEvent } from "./kv.ts";
+import { kvProcess } from "./tests/kv_process.ts";
 import { assertTimesOut, settled } from "./tests/_helpers.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
@@ -42,20 +43,7 @@ async function kvFile(): Promise<
 
 /** Runs `tests/kv_process.ts` in a process of its own. */
 function spawn(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--config=${new URL("./deno.json", import.meta.url).pathname}`,
-      "--no-lock",
-      "--unstable-kv",
-      "--allow-read",
-      "--allow-write",
-      new URL("./tests/kv_process.ts", import.meta.url).pathname,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return kvProcess(...args).spawn();
 }
 
 /** The JSON lines a process printed, once it exits; fails if it failed. */

@@ -6,6 +6,7 @@
 import { assertEquals } from "@std/assert";
 import { Event } from "@seed/event";
 import { createHandler } from "./single_flight_kv.ts";
+import { kvProcess } from "../tests/kv_process.ts";
 
 async function kvFile(): Promise<
   AsyncDisposable & { path: string; kv: Deno.Kv }
@@ -108,23 +109,8 @@ Deno.test("single_flight_kv makes one upstream call for 100 requests across 4 pr
   const children = Array.from(
     { length: processes },
     () =>
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          `--config=${new URL("../deno.json", import.meta.url).pathname}`,
-          "--no-lock",
-          "--allow-read",
-          "--allow-write",
-          new URL("../tests/kv_process.ts", import.meta.url).pathname,
-          "flight",
-          file.path,
-          "25",
-          String(processes),
-          "500",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output(),
+      kvProcess("flight", file.path, "25", String(processes), "500")
+        .output(),
   );
   const rows: { status: number; body: string }[] = [];
   for (const { code, stdout, stderr } of await Promise.all(children)) {

@@ -31,83 +31,107 @@ async function barrier(kv: Deno.Kv, key: Deno.KvKey, count: number) {
   }
 }
 
-const [role, file, ...args] = Deno.args;
-const kv = await Deno.openKv(file);
-const out = (line: unknown) => console.log(JSON.stringify(line));
-
-if (role === "race") {
-  const [id, generations, processes] = [
-    args[0]!,
-    Number(args[1]),
-    Number(args[2]),
-  ];
-  await using evt = new KvEvent<string>(kv, ["race"], { pollInterval: 5 });
-  for (let generation = 0; generation < generations; generation++) {
-    // Wait for the generation to begin: the previous winner resets.
-    while (
-      ((await unlocked(() => kv.get<number>(["race", "generation"]))).value ??
-        0) < generation
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    const waiting = evt.wait({ timeout: 30_000 });
-    // Some send at once, some after their waiter may have been woken.
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
-    let won = false;
-    let lost = false;
-    try {
-      await evt.send(`${id}:${generation}`);
-      won = true;
-    } catch (error) {
-      lost = error instanceof EventStateError;
-      if (!lost) throw error;
-    }
-    const value = await waiting;
-    out({ generation, won, lost, value });
-    // Every process has its value: then the winner starts the next one.
-    if (won) {
-      await barrier(kv, ["race", "done", generation], processes);
-      await evt.reset();
-    } else {
-      await unlocked(() =>
-        kv.atomic().sum(["race", "done", generation], 1n).commit()
-      );
-    }
-  }
-} else if (role === "wait") {
-  await using evt = new KvEvent<string>(kv, [args[0]!], { pollInterval: 5 });
-  out({ ready: true });
-  out({ value: await evt.wait({ timeout: 30_000 }) });
-} else if (role === "latency") {
-  for (let round = 0; round < Number(args[0]); round++) {
-    await using evt = new KvEvent(kv, ["cross", round], { pollInterval: 10 });
-    const waiting = evt.wait();
-    await unlocked(() => kv.set(["cross", round, "ready"], true));
-    await waiting;
-    console.log(performance.timeOrigin + performance.now());
-  }
-} else if (role === "flight") {
-  const [requests, processes, upstreamMs] = args.map(Number) as [
-    number,
-    number,
-    number,
-  ];
-  const handler = createHandler(kv, async (key) => {
-    await unlocked(() => kv.atomic().sum(["upstream calls"], 1n).commit());
-    await new Promise((resolve) => setTimeout(resolve, upstreamMs));
-    return `body of ${key}`;
-  }, { pollInterval: 10, timeout: 20_000 });
-  await barrier(kv, ["flight barrier"], processes);
-  const responses = await Promise.all(
-    Array.from(
-      { length: requests },
-      () => handler(new Request("http://app/home")),
-    ),
-  );
-  for (const response of responses) {
-    out({ status: response.status, body: await response.text() });
-  }
-} else {
-  throw new Error(`unknown role ${role}`);
+/**
+ * The command that runs this file as a process of its own, with the
+ * project's config and KV enabled: `kvProcess("wait", file, "key")`.
+ */
+export function kvProcess(...args: string[]): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      `--config=${new URL("../deno.json", import.meta.url).pathname}`,
+      "--no-lock",
+      "--allow-read",
+      "--allow-write",
+      new URL(import.meta.url).pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
 }
-kv.close();
+
+if (import.meta.main) await main();
+
+async function main(): Promise<void> {
+  const [role, file, ...args] = Deno.args;
+  const kv = await Deno.openKv(file);
+  const out = (line: unknown) => console.log(JSON.stringify(line));
+
+  if (role === "race") {
+    const [id, generations, processes] = [
+      args[0]!,
+      Number(args[1]),
+      Number(args[2]),
+    ];
+    await using evt = new KvEvent<string>(kv, ["race"], { pollInterval: 5 });
+    for (let generation = 0; generation < generations; generation++) {
+      // Wait for the generation to begin: the previous winner resets.
+      while (
+        ((await unlocked(() => kv.get<number>(["race", "generation"]))).value ??
+          0) < generation
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const waiting = evt.wait({ timeout: 30_000 });
+      // Some send at once, some after their waiter may have been woken.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
+      let won = false;
+      let lost = false;
+      try {
+        await evt.send(`${id}:${generation}`);
+        won = true;
+      } catch (error) {
+        lost = error instanceof EventStateError;
+        if (!lost) throw error;
+      }
+      const value = await waiting;
+      out({ generation, won, lost, value });
+      // Every process has its value: then the winner starts the next one.
+      if (won) {
+        await barrier(kv, ["race", "done", generation], processes);
+        await evt.reset();
+      } else {
+        await unlocked(() =>
+          kv.atomic().sum(["race", "done", generation], 1n).commit()
+        );
+      }
+    }
+  } else if (role === "wait") {
+    await using evt = new KvEvent<string>(kv, [args[0]!], { pollInterval: 5 });
+    out({ ready: true });
+    out({ value: await evt.wait({ timeout: 30_000 }) });
+  } else if (role === "latency") {
+    for (let round = 0; round < Number(args[0]); round++) {
+      await using evt = new KvEvent(kv, ["cross", round], { pollInterval: 10 });
+      const waiting = evt.wait();
+      await unlocked(() => kv.set(["cross", round, "ready"], true));
+      await waiting;
+      console.log(performance.timeOrigin + performance.now());
+    }
+  } else if (role === "flight") {
+    const [requests, processes, upstreamMs] = args.map(Number) as [
+      number,
+      number,
+      number,
+    ];
+    const handler = createHandler(kv, async (key) => {
+      await unlocked(() => kv.atomic().sum(["upstream calls"], 1n).commit());
+      await new Promise((resolve) => setTimeout(resolve, upstreamMs));
+      return `body of ${key}`;
+    }, { pollInterval: 10, timeout: 20_000 });
+    await barrier(kv, ["flight barrier"], processes);
+    const responses = await Promise.all(
+      Array.from(
+        { length: requests },
+        () => handler(new Request("http://app/home")),
+      ),
+    );
+    for (const response of responses) {
+      out({ status: response.status, body: await response.text() });
+    }
+  } else {
+    throw new Error(`unknown role ${role}`);
+  }
+  kv.close();
+}

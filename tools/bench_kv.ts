@@ -15,6 +15,7 @@
  */
 import { KvEvent } from "../kv.ts";
 import { unlocked } from "../examples/single_flight_kv.ts";
+import { kvProcess } from "../tests/kv_process.ts";
 
 const scale = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 const rounds = Math.max(3, Math.round(60 * scale));
@@ -62,20 +63,7 @@ console.log("| --- | ---: | ---: | ---: |");
 
 { // Another process: the poll wakes it (watch() misses other processes).
   const samples: number[] = [];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--config=${new URL("../deno.json", import.meta.url).pathname}`,
-      "--no-lock",
-      "--allow-read",
-      "--allow-write",
-      new URL("../tests/kv_process.ts", import.meta.url).pathname,
-      "latency",
-      path,
-      String(rounds),
-    ],
-    stdout: "piped",
-  }).spawn();
+  const child = kvProcess("latency", path, String(rounds)).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (let i = 0; i < rounds; i++) {
