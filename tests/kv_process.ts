@@ -20,15 +20,28 @@ import { EventStateError } from "../event.ts";
 import { KvEvent } from "../kv.ts";
 import { createHandler, unlocked } from "../examples/single_flight_kv.ts";
 
+/**
+ * Polls `done` every 2 ms until it answers true; throws after 30 s, so that
+ * a process that died cannot leave the others polling forever.
+ */
+async function until(what: string, done: () => Promise<boolean>) {
+  const deadline = performance.now() + 30_000;
+  while (!(await done())) {
+    if (performance.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 /** Waits until `count` processes have added one to the counter at `key`. */
 async function barrier(kv: Deno.Kv, key: Deno.KvKey, count: number) {
   await unlocked(() => kv.atomic().sum(key, 1n).commit());
-  while (
-    Number((await unlocked(() => kv.get<Deno.KvU64>(key))).value?.value ?? 0n) <
-      count
-  ) {
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  await until(
+    `${count} processes at ${JSON.stringify(key)}`,
+    async () =>
+      Number(
+        (await unlocked(() => kv.get<Deno.KvU64>(key))).value?.value ?? 0n,
+      ) >= count,
+  );
 }
 
 /**
@@ -67,12 +80,12 @@ async function main(): Promise<void> {
     await using evt = new KvEvent<string>(kv, ["race"], { pollInterval: 5 });
     for (let generation = 0; generation < generations; generation++) {
       // Wait for the generation to begin: the previous winner resets.
-      while (
-        ((await unlocked(() => kv.get<number>(["race", "generation"]))).value ??
-          0) < generation
-      ) {
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
+      await until(
+        `generation ${generation}`,
+        async () =>
+          ((await unlocked(() => kv.get<number>(["race", "generation"])))
+            .value ?? 0) >= generation,
+      );
       const waiting = evt.wait({ timeout: 30_000 });
       // Some send at once, some after their waiter may have been woken.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
