@@ -19,8 +19,17 @@
  *
  * @module
  */
-import { serialize } from "node:v8";
 import { Event, EventStateError, type WaitOptions } from "./event.ts";
+import {
+  EventStore,
+  type Head,
+  headKey,
+  headOf,
+  isClosed,
+  type KvHandle,
+  type Outcome,
+} from "./kv/protocol.ts";
+import { type Subscriber, Watcher } from "./kv/watcher.ts";
 
 // What a losing send rejects with, for code that imports only this module.
 export { EventStateError, type WaitOptions };
@@ -28,24 +37,31 @@ export { EventStateError, type WaitOptions };
 /** Options for the {@linkcode KvEvent} constructor. */
 export interface KvEventOptions {
   /**
-   * Milliseconds KV keeps a generation's state (its `expireIn`). Make it
-   * longer than the longest wait: once it passed, the event reads as fresh.
+   * Milliseconds KV keeps a generation's state (its `expireIn`): a positive
+   * integer. Make it longer than the longest wait: once it passed, the event
+   * reads as fresh.
    *
    * @default {86_400_000}
    */
   expireIn?: number | undefined;
   /**
-   * Milliseconds between reads of the event's state while this instance has
-   * waiters, for the sends `watch()` does not report: on a local SQLite
-   * file, those of other processes (denoland/deno#21640). It costs one
-   * read of two keys per interval per event per isolate, only while someone
-   * waits. `Infinity` never polls (Deploy, or one process).
+   * How often the handle's watcher reads the keys of waiting events, for
+   * the commits `watch()` does not report (on a local SQLite file, those of
+   * other processes: denoland/deno#21640). One `getMany()` reads 10 events.
    *
-   * @default {1_000}
+   * - `"auto"`: every second at first, then less often, down to once a
+   *   minute, while the reads find nothing `watch()` had not delivered (on
+   *   Deno Deploy, where `watch()` sees every isolate); every second for
+   *   good once a read finds a commit `watch()` missed (another local
+   *   process's).
+   * - A number of milliseconds: that often, always. `Infinity`: never (one
+   *   process, or Deploy with no reads to spare).
+   *
+   * @default {"auto"}
    */
-  pollInterval?: number | undefined;
+  pollInterval?: number | "auto" | undefined;
   /**
-   * Whether to watch the event's keys (`kv.watch()`) while it has waiters.
+   * Whether to watch the event's key (`kv.watch()`) while it has waiters.
    * `false` wakes waiters by polling only: for a store whose `watch()` is
    * missing or misbehaves. The `@deno/kv` package (0.14) in Node is one: its
    * watch on a local file can stall the reads that follow, so pass `false`
@@ -54,40 +70,43 @@ export interface KvEventOptions {
    * @default {true}
    */
   watch?: boolean | undefined;
+  /**
+   * Milliseconds one storage call may take before it is given up: a read is
+   * tried again, a commit is checked. A KV Connect client retries a dead
+   * server forever; this bounds every call this event makes.
+   *
+   * @default {10_000}
+   */
+  callTimeout?: number | undefined;
 }
 
-/** What a generation's state key holds: written once, never overwritten. */
-interface Sent {
-  ok: boolean;
-  value?: unknown;
-  error?: unknown;
-  /** Who sent it: how a send that failed in transit learns it won. */
-  sender: string;
-}
+/** What a local event of one generation is sent: the outcome, or the end. */
+type Fed = Outcome | { ended: unknown };
 
-/** Deno KV refuses a value larger than this. */
-const VALUE_LIMIT = 65_536;
+/** What a wait's first read gives: the head, and its outcome if sent. */
+type Read = { head: Head; outcome: Outcome | null } | { ended: unknown };
 
-const RESEND_MESSAGE = "Trying to re-send() an already-triggered event.";
-const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
+/** The largest `expireIn` a date can hold from now. */
+const MAX_DATE = 8.64e15;
 
 /**
  * An event on Deno KV: eventlet's `Event` for a whole cluster. Every method
  * touches storage, so every one returns a promise; their semantics and
  * messages are `Event`'s.
  *
- * Storage: `[...key, "generation"]` holds the current generation (absent:
- * 0), and `[...key, "state", n]` what generation `n` was sent, written once
- * by one atomic commit that checks it is absent, and never overwritten. So
- * exactly one send wins per generation, and a waiter of generation `n`
- * gets `n`'s outcome even after `reset()` and a new send.
+ * Storage: one head key per event says its generation and whether it was
+ * sent; each generation's outcome is written once, by one atomic commit that
+ * checks the head, and never overwritten. So exactly one send wins per
+ * generation, and a waiter of generation `n` gets `n`'s outcome even after
+ * `reset()` and a new send.
  *
- * Waking: one `kv.watch()` per instance while it has waiters, however
- * many, feeding an in-memory `Event` per generation, so local order,
- * signals, timeouts and clean-up are `Event`'s; and a read every
- * `pollInterval` for what `watch()` misses. Values are structured clones:
- * built-in error types survive `sendException()` with their message, stack
- * and cause; a custom subclass comes back as an `Error`.
+ * Waking: the handle's one watcher (shared by every `KvEvent` on the same
+ * handle) watches the head keys of the events that have waiters, 10 to a
+ * stream, and polls them in batches; each instance feeds an in-memory
+ * `Event` per generation, so local order, signals, timeouts and clean-up
+ * are `Event`'s. Values are stored as `kv.set()` stores them; exceptions
+ * keep their class (or the nearest built-in one), name, message, stack,
+ * cause and `AggregateError`'s errors.
  *
  * @typeParam T The type of the value sent.
  *
@@ -103,38 +122,50 @@ const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
  * ```
  */
 export class KvEvent<T = void> implements AsyncDisposable {
-  readonly #kv: Deno.Kv;
-  readonly #key: Deno.KvKey;
-  readonly #expireIn: number;
-  readonly #pollInterval: number;
-  readonly #watches: boolean;
-  /** The name its local events carry into their timeout errors. */
+  readonly #store: EventStore;
+  readonly #watcher: Watcher;
+  readonly #subscriber: Subscriber;
+  /** The name its timeouts and errors give: the key, joined by `/`. */
   readonly #name: string;
-  /** Local waiters, by generation: each an in-memory Event fed from KV. */
-  readonly #local: Map<number, Event<Sent>> = new Map();
-  /** The watch stream while there are local waiters, and what it watches. */
-  #watch:
-    | ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>
-    | undefined = undefined;
-  #watched = -1;
-  #poll: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** A refresh under way, and whether another was asked for meanwhile. */
-  #refreshing: Promise<void> | undefined = undefined;
-  #again = false;
+  /**
+   * Local events by generation, each fed the generation's outcome once it
+   * is read. One exists while it has waiters; a waiter that leaves the last
+   * deletes it.
+   */
+  readonly #locals: Map<number, Event<Fed>> = new Map();
+  /** Generations whose outcome is being read. */
+  readonly #fetching: Set<number> = new Set();
+  /** Waiters in either phase: while any, the watcher watches this event. */
+  #active = 0;
+  #unsubscribe: (() => void) | undefined = undefined;
+  /**
+   * The calls of this turn, waiting for a read of the head that begins
+   * after all of them (so none sees a generation older than its call), and
+   * the last read's hand-over: reads hand over in call order, for FIFO.
+   */
+  #batch: Event<Read> | undefined = undefined;
+  #tail: Promise<void> = Promise.resolve();
+  /** Why no waiter can be woken any more: disposal, or a closed handle. */
+  #ended: unknown = undefined;
   #disposed = false;
-  /** The read of the current generation under way, shared by its callers. */
-  #reading: Promise<number> | undefined = undefined;
 
   /**
    * Makes the event for `key` in `kv`. Nothing is read or written yet.
    *
    * @param kv An open Deno KV database (`Deno.openKv()`, or `@deno/kv`).
    * @param key The event's key; its own keys go below it.
-   * @param options How long state is kept, and how often to poll.
+   * @param options How long state is kept, how waiters are woken, and how
+   * long a storage call may take.
    * @throws {TypeError | RangeError} On a bad option, naming the value.
    */
   constructor(kv: Deno.Kv, key: Deno.KvKey, options: KvEventOptions = {}) {
-    if (typeof kv?.atomic !== "function" || typeof kv.get !== "function") {
+    const handle = kv as KvHandle | null | undefined;
+    if (
+      typeof handle?.atomic !== "function" ||
+      typeof handle.get !== "function" ||
+      typeof handle.getMany !== "function" ||
+      typeof handle.watch !== "function"
+    ) {
       throw new TypeError(
         `Cannot make a KvEvent: kv must be an open Deno.Kv, got ${
           Object.prototype.toString.call(kv)
@@ -148,21 +179,38 @@ export class KvEvent<T = void> implements AsyncDisposable {
         }`,
       );
     }
-    const { expireIn = 86_400_000, pollInterval = 1_000, watch = true } =
-      options;
-    for (
-      const [name, ms] of [["expireIn", expireIn], [
-        "pollInterval",
-        pollInterval,
-      ]] as const
+    const {
+      expireIn = 86_400_000,
+      pollInterval = "auto",
+      watch = true,
+      callTimeout = 10_000,
+    } = options;
+    if (
+      !Number.isInteger(expireIn) || expireIn <= 0 ||
+      expireIn > MAX_DATE - Date.now()
     ) {
-      if (typeof ms !== "number" || !(ms > 0)) {
-        throw new RangeError(
-          `Cannot make a KvEvent: ${name} must be a positive number of milliseconds, got ${
-            String(ms)
-          }`,
-        );
-      }
+      throw new RangeError(
+        `Cannot make a KvEvent: expireIn must be a positive integer number of milliseconds that Deno KV can store, got ${
+          String(expireIn)
+        }`,
+      );
+    }
+    if (
+      pollInterval !== "auto" &&
+      (typeof pollInterval !== "number" || !(pollInterval > 0))
+    ) {
+      throw new RangeError(
+        `Cannot make a KvEvent: pollInterval must be "auto" or a positive number of milliseconds, got ${
+          String(pollInterval)
+        }`,
+      );
+    }
+    if (typeof callTimeout !== "number" || !(callTimeout > 0)) {
+      throw new RangeError(
+        `Cannot make a KvEvent: callTimeout must be a positive number of milliseconds, got ${
+          String(callTimeout)
+        }`,
+      );
     }
     if (typeof watch !== "boolean") {
       throw new TypeError(
@@ -174,94 +222,83 @@ export class KvEvent<T = void> implements AsyncDisposable {
         "Cannot make a KvEvent: with watch: false, pollInterval must be finite, or nothing wakes a waiter",
       );
     }
-    this.#watches = watch;
-    this.#kv = kv;
-    this.#key = key;
-    this.#expireIn = expireIn;
-    this.#pollInterval = pollInterval;
+    this.#store = new EventStore(handle, key, expireIn, callTimeout);
+    this.#watcher = Watcher.of(handle);
     this.#name = key.map(String).join("/");
+    this.#subscriber = {
+      key: headKey(key),
+      watch,
+      poll: pollInterval,
+      callTimeout,
+      head: (entry) => this.#heard(headOf(entry)),
+      closed: (error) => this.#end(closedError(this.#name, error)),
+    };
   }
 
   /**
    * Sends a value: every waiter of this generation, in every isolate,
    * resumes with it.
    *
-   * @param value What every waiter receives: anything structured clone
-   * takes, up to Deno KV's 64 KiB.
+   * @param value What every waiter receives: anything Deno KV stores, that
+   * is, a structured clone whose V8 serialization takes at most 65,536
+   * bytes (a string of 65,530 one-byte characters), or a `Uint8Array` of up
+   * to 65,536 bytes.
    * @throws {EventStateError} If this generation was sent already, by
    * anyone: nothing changes.
-   * @throws {RangeError} If the value is over 64 KiB: the event stays unsent.
+   * @throws {RangeError} If Deno KV refuses the value as too large, naming
+   * its size: the event stays unsent.
    * @throws {TypeError} If the value cannot be cloned: the event stays
    * unsent.
    */
   async send(value: T): Promise<void> {
-    await this.#send({ ok: true, value, sender: crypto.randomUUID() });
+    this.#heard(await this.#store.send({ ok: true, value }));
   }
 
   /**
-   * Sends an exception: every waiter of this generation rejects with a
-   * clone of it.
+   * Sends an exception: every waiter of this generation rejects with a copy
+   * of it, of the same class if built in (else the nearest built-in one),
+   * with its name, message, stack, cause and `AggregateError`'s errors.
    *
    * @param error What every waiter rejects with.
    * @throws {EventStateError} If this generation was sent already.
    * @throws {RangeError | TypeError} As {@linkcode KvEvent.prototype.send}.
    */
   async sendException(error: unknown): Promise<void> {
-    await this.#send({ ok: false, error, sender: crypto.randomUUID() });
+    this.#heard(await this.#store.send({ ok: false, error }));
   }
 
   /**
    * Waits until this generation is sent, in any isolate or process, and
    * resolves with the value sent or rejects with the exception sent. Never
-   * throws; bad options reject as `Event.prototype.wait()`'s do.
+   * throws; bad options reject as `Event.prototype.wait()`'s do, and a plain
+   * `wait()` that nobody handles stays silent, as `Event`'s does.
    *
-   * @param options A signal and a timeout for this waiter alone; the
-   * timeout counts from this call, storage reads included.
+   * The timeout and the signal bound everything the call does, storage
+   * reads included: the timeout counts from this call. `timeout: 0` reads
+   * the state once, and gives the outcome if the event was sent.
+   *
+   * @param options A signal and a timeout for this waiter alone.
    * @returns The value sent.
+   * @throws {DOMException} A `TimeoutError` naming the key once the timeout
+   * passed; an `AbortError` if the event was disposed.
+   * @throws {Error} If the database handle was closed before the event was
+   * sent, naming the key.
    */
-  async wait(options?: WaitOptions): Promise<T> {
-    const started = performance.now();
-    let forLocal: unknown = options;
-    if (typeof options === "object" && options !== null) {
-      const { signal, timeout } = options; // read once: getters may throw
-      forLocal = { signal, timeout };
-      const generation = await this.#generation();
-      // The local event checks the signal and the options now, after the
-      // read, and bounds the wait from here on.
-      if (
-        typeof timeout === "number" && timeout >= 0 && timeout !== Infinity
-      ) {
-        // What is left of it: the read counts.
-        const left = Math.max(0, timeout - (performance.now() - started));
-        try {
-          return await this.#waitLocal(generation, { signal, timeout: left });
-        } catch (error) {
-          if (
-            !(error instanceof DOMException) || error.name !== "TimeoutError"
-          ) {
-            throw error;
-          }
-          throw new DOMException(
-            `wait() on KvEvent ${
-              JSON.stringify(this.#name)
-            } timed out after ${timeout} ms`,
-            "TimeoutError",
-          );
-        }
-      }
-      return this.#waitLocal(generation, forLocal as WaitOptions);
-    }
-    return this.#waitLocal(await this.#generation(), forLocal as WaitOptions);
+  wait(options?: WaitOptions): Promise<T> {
+    const waiting = this.#wait(options, performance.now());
+    // Plain waiters stay silent on an exception nobody handles, as Event's.
+    if (options === undefined) waiting.catch(() => {});
+    return waiting;
   }
 
   /**
-   * Whether this generation was sent, with a value or an exception.
+   * Whether this generation was sent, with a value or an exception: one
+   * read.
    *
    * @returns `true` once sent, until `reset()`.
    */
   async ready(): Promise<boolean> {
-    const generation = await this.#generation();
-    return (await this.#read(this.#stateKey(generation))).value !== null;
+    return headOf(await this.#store.head()).sent !== null;
   }
 
   /**
@@ -272,293 +309,279 @@ export class KvEvent<T = void> implements AsyncDisposable {
    * @throws {unknown} The exception sent, if any.
    */
   async poll(): Promise<T | undefined> {
-    const generation = await this.#generation();
-    const sent = (await this.#read<Sent>(this.#stateKey(generation))).value;
-    if (sent === null) return undefined;
-    if (!sent.ok) throw sent.error;
-    return sent.value as T;
+    const head = headOf(await this.#store.head());
+    if (head.sent === null) return undefined;
+    const outcome = await this.#store.outcome(head.generation);
+    if (outcome === null) return undefined; // expired meanwhile
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as T;
   }
 
   /**
    * Makes a sent event fresh again: a new generation. Waiters of the old
-   * one still get its outcome.
+   * one still get its outcome; a call made after this resolves never sees
+   * the old generation.
    *
    * @throws {EventStateError} If this generation is fresh: nothing changes.
    */
   async reset(): Promise<void> {
-    await this.#retrying(async () => {
-      const current = await this.#read<number>(this.#generationKey());
-      const generation = current.value ?? 0;
-      const state = await this.#read(this.#stateKey(generation));
-      if (state.value === null) throw new EventStateError(RERESET_MESSAGE);
-      const result = await this.#kv.atomic()
-        .check(current)
-        .check(state)
-        .set(this.#generationKey(), generation + 1, {
-          expireIn: this.#expireIn,
-        })
-        .commit();
-      return result.ok; // lost a race: read again
-    });
-    this.#refreshSoon();
+    this.#heard(await this.#store.reset());
   }
 
   /**
-   * Stops watching and polling. Waiters whose generation was sent by then
-   * get its outcome; the others reject with an `AbortError`.
+   * Stops watching for this event. Waiters whose generation was sent by
+   * then get its outcome; the others reject with an `AbortError`.
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#stopWatching();
     try {
-      await this.#refresh();
+      const head = headOf(await this.#store.head());
+      await Promise.all(
+        [...this.#locals.keys()].filter((generation) =>
+          generation < head.generation ||
+          (generation === head.generation && head.sent !== null)
+        ).map((generation) => this.#fetch(generation)),
+      );
     } catch {
       // Storage is gone: the waiters left reject below.
     }
-    for (const local of this.#local.values()) {
-      local.sendException(
-        new DOMException(
-          `The KvEvent ${this.#name} was disposed before it was sent`,
-          "AbortError",
-        ),
-      );
-    }
-    this.#local.clear();
+    this.#end(
+      new DOMException(
+        `The KvEvent ${this.#name} was disposed before it was sent`,
+        "AbortError",
+      ),
+    );
   }
 
-  #generationKey(): Deno.KvKey {
-    return [...this.#key, "generation"];
-  }
-
-  #stateKey(generation: number): Deno.KvKey {
-    return [...this.#key, "state", generation];
-  }
-
-  /**
-   * The current generation. Calls made while a read is under way share it,
-   * so that waits join their local event in the order they were called:
-   * separate reads may answer out of order.
-   */
-  #generation(): Promise<number> {
-    return this.#reading ??= this.#read<number>(this.#generationKey())
-      .then((entry) => entry.value ?? 0)
-      .finally(() => this.#reading = undefined);
-  }
-
-  /** One atomic commit that writes this generation's state, if absent. */
-  async #send(sent: Sent): Promise<void> {
-    sizeOf(sent); // throws, naming the size, before anything is written
-    await this.#retrying(async () => {
-      const current = await this.#read<number>(this.#generationKey());
-      const generation = current.value ?? 0;
-      const key = this.#stateKey(generation);
-      let result: Deno.KvCommitResult | Deno.KvCommitError;
-      try {
-        result = await this.#kv.atomic()
-          .check(current)
-          .check({ key, versionstamp: null })
-          .set(key, sent, { expireIn: this.#expireIn })
-          .set(this.#generationKey(), generation, {
-            expireIn: this.#expireIn,
-          })
-          .commit();
-      } catch (error) {
-        if (isLocked(error)) throw error; // retried
-        if (error instanceof TypeError && /too large/i.test(error.message)) {
-          throw new RangeError(
-            `Cannot send: Deno KV refused the value as too large (${error.message}); the event stays unsent`,
-            { cause: error },
-          );
-        }
-        // A commit that failed in transit may have been written: ask
-        // storage before answering.
-        const state = await this.#read<Sent>(key);
-        if (state.value?.sender === sent.sender) return true;
-        if (state.value !== null) throw new EventStateError(RESEND_MESSAGE);
-        throw error; // not written: the event is unchanged
-      }
-      if (result.ok) return true;
-      // A check failed: sent by someone else, or reset meanwhile.
-      const now = await this.#read<number>(this.#generationKey());
-      const state = await this.#read(this.#stateKey(now.value ?? 0));
-      if (state.value !== null) throw new EventStateError(RESEND_MESSAGE);
-      return false; // the generation moved on and is fresh: try it
-    });
-    this.#refreshSoon();
-  }
-
-  /** Runs `attempt` until it answers true, retrying on a locked database. */
-  async #retrying(attempt: () => Promise<boolean>): Promise<void> {
-    for (let tries = 0;; tries++) {
-      try {
-        if (await attempt()) return;
-      } catch (error) {
-        if (!isLocked(error) || tries >= MAX_TRIES) throw error;
-      }
-      await backoff(tries);
-    }
-  }
-
-  /** A read, retried while the database is locked by another connection. */
-  async #read<V>(key: Deno.KvKey): Promise<Deno.KvEntryMaybe<V>> {
-    for (let tries = 0;; tries++) {
-      try {
-        return await this.#kv.get<V>(key);
-      } catch (error) {
-        if (!isLocked(error) || tries >= MAX_TRIES) throw error;
-      }
-      await backoff(tries);
-    }
-  }
-
-  /** Waits on the local event of a generation, fed from KV. */
-  async #waitLocal(generation: number, options: WaitOptions): Promise<T> {
+  async #wait(options: WaitOptions | undefined, started: number): Promise<T> {
     if (this.#disposed) {
       throw new DOMException(
         `The KvEvent ${this.#name} was disposed`,
         "AbortError",
       );
     }
-    let local = this.#local.get(generation);
-    if (local === undefined) {
-      local = new Event<Sent>({ name: `KvEvent ${this.#name}` });
-      this.#local.set(generation, local);
+    // Options are read once (their getters may throw: that rejects); the
+    // local events check them, with Event's messages.
+    let bound = options;
+    if (typeof options === "object" && options !== null && !isSignal(options)) {
+      const { signal, timeout } = options;
+      bound = { signal, timeout };
     }
-    const waiting = local.wait(options);
-    // Sent before the watch began? Read now, then watch.
-    this.#refreshSoon();
+    this.#enter();
     try {
-      const sent = await waiting;
-      if (!sent.ok) throw sent.error;
-      return sent.value as T;
+      // First the head, read after this call: which generation to wait for.
+      const batch = this.#join();
+      let read: Read;
+      try {
+        read = await batch.wait(
+          bound?.timeout === 0 ? { signal: bound.signal } : bound,
+        );
+      } catch (error) {
+        throw this.#ownTimeout(error, bound);
+      }
+      if ("ended" in read) throw read.ended;
+      const { generation } = read.head;
+      const local = this.#local(generation);
+      if (read.outcome !== null) this.#feed(generation, read.outcome);
+      // Then the generation's local event, for what is left of the time.
+      let fed: Fed;
+      try {
+        fed = await local.wait(
+          bound === undefined ? undefined : {
+            signal: bound.signal,
+            timeout: bound.timeout === undefined
+              ? undefined
+              : Math.max(0, bound.timeout - (performance.now() - started)),
+          },
+        );
+      } catch (error) {
+        throw this.#ownTimeout(error, bound);
+      } finally {
+        if (local.waiting === 0 && this.#locals.get(generation) === local) {
+          this.#locals.delete(generation);
+        }
+      }
+      if ("ended" in fed) throw fed.ended;
+      if (!fed.ok) throw fed.error;
+      return fed.value as T;
     } finally {
-      if (local.waiting === 0 && this.#local.get(generation) === local) {
-        this.#local.delete(generation);
-        if (this.#local.size === 0) this.#stopWatching();
-      }
+      this.#leave();
     }
-  }
-
-  /** Asks for a refresh; runs one more after the one under way, if any. */
-  #refreshSoon(): void {
-    if (this.#local.size === 0 || this.#disposed) return;
-    if (this.#refreshing !== undefined) {
-      this.#again = true;
-      return;
-    }
-    this.#refreshing = this.#refresh().catch(() => {
-      // A failed read: the next watch delivery or poll tries again.
-    }).finally(() => {
-      this.#refreshing = undefined;
-      if (this.#again) {
-        this.#again = false;
-        this.#refreshSoon();
-      }
-    });
   }
 
   /**
-   * Reads the current generation and the state of every generation that
-   * has local waiters, wakes those that were sent, and keeps one watch on
-   * the current generation (and a poll) while any wait.
+   * A waiter's own timeout, named for this event: local events are only
+   * ever sent values, so a `TimeoutError` they reject with is the waiter's
+   * timeout, unless it is its signal's reason.
    */
-  async #refresh(): Promise<void> {
-    const current = await this.#generation();
-    for (const [generation, local] of [...this.#local]) {
-      if (generation > current) continue; // expired state: not yet
-      const sent = (await this.#read<Sent>(this.#stateKey(generation))).value;
-      if (sent !== null && !local.ready()) {
-        this.#local.delete(generation);
-        local.send(sent);
-      }
+  #ownTimeout(error: unknown, options: WaitOptions | undefined): unknown {
+    if (
+      !(error instanceof DOMException) || error.name !== "TimeoutError" ||
+      options?.timeout === undefined ||
+      (options.signal?.aborted && reasonOf(options.signal) === error)
+    ) {
+      return error;
     }
-    if (this.#local.size === 0 || this.#disposed) {
-      this.#stopWatching();
-    } else {
-      this.#startWatching(current);
+    return new DOMException(
+      `wait() on KvEvent ${
+        JSON.stringify(this.#name)
+      } timed out after ${options.timeout} ms`,
+      "TimeoutError",
+    );
+  }
+
+  /** A waiter arrives: the first one subscribes to the watcher. */
+  #enter(): void {
+    if (this.#active++ === 0) {
+      this.#unsubscribe = this.#watcher.subscribe(this.#subscriber);
     }
   }
 
-  #startWatching(generation: number): void {
-    if (this.#poll === undefined && this.#pollInterval !== Infinity) {
-      const tick = () => {
-        this.#poll = setTimeout(() => {
-          this.#poll = undefined;
-          this.#refreshSoon();
-          if (this.#local.size > 0 && !this.#disposed) tick();
-        }, this.#pollInterval);
-      };
-      tick();
+  /** A waiter leaves: the last one unsubscribes. */
+  #leave(): void {
+    if (--this.#active === 0) {
+      this.#unsubscribe?.();
+      this.#unsubscribe = undefined;
     }
-    if (!this.#watches) return;
-    if (this.#watch !== undefined && this.#watched === generation) return;
-    this.#stopStream();
-    const reader = this.#kv.watch([
-      this.#generationKey(),
-      this.#stateKey(generation),
-    ]).getReader();
-    this.#watch = reader;
-    this.#watched = generation;
-    (async () => {
+  }
+
+  /** The batch of this turn's calls, whose head read begins after them. */
+  #join(): Event<Read> {
+    let batch = this.#batch;
+    if (batch === undefined) {
+      batch = this.#batch = new Event<Read>();
+      this.#tail = this.#readFor(batch, this.#tail);
+    }
+    return batch;
+  }
+
+  /**
+   * Reads the head (and its outcome, if sent) for a batch, trying again
+   * while its waiters wait; hands the read over after the batch before.
+   */
+  async #readFor(batch: Event<Read>, before: Promise<void>): Promise<void> {
+    await undefined; // after every call of this turn: then close the batch
+    if (this.#batch === batch) this.#batch = undefined;
+    let read: Read | undefined;
+    for (let tries = 0; read === undefined; tries++) {
+      if (batch.waiting === 0) break; // all gone: nothing to read for
+      if (this.#ended !== undefined) {
+        read = { ended: this.#ended };
+        break;
+      }
       try {
-        while (this.#watch === reader) {
-          const { done } = await reader.read();
-          if (done) break;
-          this.#refreshSoon();
-        }
-      } catch {
-        // Cancelled, or the database closed: the poll goes on.
+        const head = headOf(await this.#store.head());
+        const outcome = head.sent === null
+          ? null
+          : await this.#store.outcome(head.generation);
+        read = { head, outcome };
+      } catch (error) {
+        if (isClosed(error)) read = { ended: closedError(this.#name, error) };
+        else await retryDelay(tries);
       }
-    })();
+    }
+    await before;
+    if (read !== undefined) batch.send(read);
   }
 
-  #stopStream(): void {
-    const reader = this.#watch;
-    this.#watch = undefined;
-    this.#watched = -1;
-    reader?.cancel().catch(() => {});
+  #local(generation: number): Event<Fed> {
+    let local = this.#locals.get(generation);
+    if (local === undefined) {
+      local = new Event<Fed>({ name: `KvEvent ${this.#name}` });
+      this.#locals.set(generation, local);
+    }
+    return local;
   }
 
-  #stopWatching(): void {
-    this.#stopStream();
-    clearTimeout(this.#poll);
-    this.#poll = undefined;
+  /** Wakes the local waiters of a generation with what it was sent. */
+  #feed(generation: number, fed: Fed): void {
+    const local = this.#locals.get(generation);
+    if (local !== undefined && !local.ready()) local.send(fed);
+  }
+
+  /** A head was read: fetch the outcome of every generation it says was sent. */
+  #heard(head: Head): void {
+    for (const [generation, local] of this.#locals) {
+      if (local.ready()) continue;
+      if (
+        generation < head.generation ||
+        (generation === head.generation && head.sent !== null)
+      ) {
+        this.#fetch(generation);
+      }
+    }
+  }
+
+  /** Reads a sent generation's outcome for its waiters, trying again. */
+  async #fetch(generation: number): Promise<void> {
+    if (this.#fetching.has(generation)) return;
+    this.#fetching.add(generation);
+    try {
+      for (let tries = 0;; tries++) {
+        const local = this.#locals.get(generation);
+        if (local === undefined || local.ready() || this.#disposed) return;
+        try {
+          const outcome = await this.#store.outcome(generation);
+          this.#feed(
+            generation,
+            outcome ?? {
+              ended: new Error(
+                `The state of KvEvent ${this.#name}, generation ${generation}, expired before it was read (expireIn)`,
+              ),
+            },
+          );
+          return;
+        } catch (error) {
+          if (isClosed(error)) {
+            return this.#end(closedError(this.#name, error));
+          }
+          await retryDelay(tries);
+        }
+      }
+    } finally {
+      this.#fetching.delete(generation);
+    }
+  }
+
+  /** No waiter can be woken any more: each rejects with `reason`. */
+  #end(reason: unknown): void {
+    this.#ended ??= reason;
+    for (const generation of [...this.#locals.keys()]) {
+      this.#feed(generation, { ended: reason });
+    }
+    this.#locals.clear();
   }
 }
 
-/** How often a locked database is tried again before its error is thrown. */
-const MAX_TRIES = 200;
+/** The error of a waiter whose database handle was closed. */
+function closedError(name: string, cause: unknown): Error {
+  return new Error(
+    `Cannot wait for KvEvent ${
+      JSON.stringify(name)
+    }: its database was closed before it was sent`,
+    { cause },
+  );
+}
 
-/** Waits before the next try: 1, 2, 4 ... ms, at most 50 (about 10 s in all). */
-function backoff(tries: number): Promise<void> {
-  const delay = Math.min(2 ** tries, 50);
+/** A read that failed is tried again: 10, 20, 40 ... ms, at most 1 s. */
+function retryDelay(tries: number): Promise<void> {
+  const delay = Math.min(10 * 2 ** tries, 1_000);
   return new Promise((resolve) => setTimeout(resolve, delay));
 }
 
-/** Whether a KV error is SQLite's lock between connections: retry it. */
-function isLocked(error: unknown): boolean {
-  return error instanceof TypeError &&
-    /database is locked/i.test(error.message);
+/** An `AbortSignal`, also from another realm or a polyfill (as `Event`'s). */
+function isSignal(value: object): boolean {
+  const signal = value as AbortSignal;
+  return "aborted" in signal &&
+    typeof signal.addEventListener === "function" &&
+    typeof signal.removeEventListener === "function";
 }
 
-/** Checks that a record fits in a KV value; throws naming its size if not. */
-function sizeOf(sent: Sent): number {
-  let bytes: number;
+function reasonOf(signal: AbortSignal): unknown {
   try {
-    bytes = serialize(sent).length;
+    return signal.reason;
   } catch (error) {
-    throw new TypeError(
-      `Cannot send: Deno KV stores structured clones, and this cannot be cloned: ${
-        (error as Error).message
-      }`,
-      { cause: error },
-    );
+    return error;
   }
-  if (bytes > VALUE_LIMIT) {
-    throw new RangeError(
-      `Cannot send: the value takes ${bytes} bytes serialized, over Deno KV's limit of ${VALUE_LIMIT}; the event stays unsent`,
-    );
-  }
-  return bytes;
 }

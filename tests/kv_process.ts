@@ -83,8 +83,9 @@ async function main(): Promise<void> {
       await until(
         `generation ${generation}`,
         async () =>
-          ((await unlocked(() => kv.get<number>(["race", "generation"])))
-            .value ?? 0) >= generation,
+          ((await unlocked(() =>
+            kv.get<{ generation: number }>(["race", "v1"])
+          )).value?.generation ?? 0) >= generation,
       );
       const waiting = evt.wait({ timeout: 30_000 });
       // Some send at once, some after their waiter may have been woken.

@@ -1,0 +1,433 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * The storage protocol of `KvEvent`: its keys, its records, the atomic
+ * commits that send and reset, how an exception crosses storage, and how a
+ * storage call is bounded and retried. Nothing here wakes anybody: that is
+ * `watcher.ts`; nothing here knows about waiters: that is `kv.ts`.
+ *
+ * Layout, version 1 (0.3.0 on). Under the event's key `k`:
+ *
+ * - `[...k, "v1"]`, the head: `{ generation, sent, reset }`. `generation`
+ *   is the current generation, `sent` says whether (and how, and by whom) it
+ *   was sent, `reset` who made it. One key per event: `ready()` and `poll()`
+ *   read it once, and a watch needs it alone. Absent: generation 0, fresh.
+ * - `[...k, "v1", g]`: generation `g`'s outcome, `{ ok, sender }`, written
+ *   once, in the commit that sends `g`; readable by `g`'s late waiters after
+ *   `reset()` moved the head on.
+ * - `[...k, "v1", g, "value"]`: what was sent in `g`, as it was given for a
+ *   value (so anything `kv.set()` stores is sendable), encoded for an
+ *   exception.
+ *
+ * 0.2.0 wrote `[...k, "generation"]` and `[...k, "state", g]`; neither
+ * version reads the other's keys, so they never misread each other (nor see
+ * each other's sends: run one version per database).
+ *
+ * @module
+ */
+import { serialize } from "node:v8";
+import { EventStateError } from "../event.ts";
+
+/**
+ * What KvEvent needs of a database handle: `Deno.Kv`, or the `Kv` of the
+ * `@deno/kv` package in Node.
+ */
+export type KvHandle = Pick<Deno.Kv, "get" | "getMany" | "atomic" | "watch">;
+
+/** How a generation was sent, and by which `send()` call. */
+export interface Sent {
+  ok: boolean;
+  sender: string;
+}
+
+/** The head record: the current generation and whether it was sent. */
+export interface Head {
+  generation: number;
+  sent: Sent | null;
+  /** Which `reset()` call made this generation: how a lost reply is told. */
+  reset: string | null;
+}
+
+/** A generation's outcome as a waiter gets it. */
+export type Outcome = { ok: true; value: unknown } | {
+  ok: false;
+  error: unknown;
+};
+
+/** The head of an event nothing was written for. */
+export const FRESH_HEAD: Head = { generation: 0, sent: null, reset: null };
+
+/** Deno KV refuses a value whose V8 serialization is larger than this. */
+export const VALUE_LIMIT = 65_536;
+/** Deno KV's most keys in one `getMany()` or `watch()`. */
+export const KEYS_PER_CALL = 10;
+
+const RESEND_MESSAGE = "Trying to re-send() an already-triggered event.";
+const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
+
+export function headKey(key: Deno.KvKey): Deno.KvKey {
+  return [...key, "v1"];
+}
+
+function outcomeKey(key: Deno.KvKey, generation: number): Deno.KvKey {
+  return [...key, "v1", generation];
+}
+
+function valueKey(key: Deno.KvKey, generation: number): Deno.KvKey {
+  return [...key, "v1", generation, "value"];
+}
+
+/** The head a read gave: absent is generation 0, fresh. */
+export function headOf(entry: Deno.KvEntryMaybe<unknown>): Head {
+  return (entry.value as Head | null) ?? FRESH_HEAD;
+}
+
+/**
+ * One event's storage: every call bounded by `callTimeout` and retried
+ * while the database is locked. Commits follow ZooKeeper's rule for a reply
+ * that was lost: ask storage (by the caller's id) before answering.
+ */
+export class EventStore {
+  readonly kv: KvHandle;
+  readonly key: Deno.KvKey;
+  readonly #expireIn: number;
+  readonly #callTimeout: number;
+
+  constructor(
+    kv: KvHandle,
+    key: Deno.KvKey,
+    expireIn: number,
+    callTimeout: number,
+  ) {
+    this.kv = kv;
+    this.key = key;
+    this.#expireIn = expireIn;
+    this.#callTimeout = callTimeout;
+  }
+
+  /** The head entry, as read now. */
+  head(): Promise<Deno.KvEntryMaybe<unknown>> {
+    return this.#call(() => this.kv.get(headKey(this.key)));
+  }
+
+  /** Generation `g`'s outcome, or `null` if it was not sent (or expired). */
+  async outcome(generation: number): Promise<Outcome | null> {
+    const [sent, value] = await this.#call(() =>
+      this.kv.getMany([
+        outcomeKey(this.key, generation),
+        valueKey(this.key, generation),
+      ])
+    );
+    const record = sent!.value as Sent | null;
+    if (record === null) return null;
+    return record.ok
+      ? { ok: true, value: value!.value }
+      : { ok: false, error: decodeError(value!.value) };
+  }
+
+  /**
+   * Sends the current generation, once: one atomic commit that checks the
+   * head is unchanged and unsent. Throws `EventStateError` if it was sent.
+   */
+  async send(outcome: Outcome): Promise<Head> {
+    const sent: Sent = { ok: outcome.ok, sender: crypto.randomUUID() };
+    const stored = outcome.ok ? outcome.value : encodeError(outcome.error);
+    for (let tries = 0;; tries++) {
+      const entry = await this.head();
+      const head = headOf(entry);
+      if (head.sent !== null) throw new EventStateError(RESEND_MESSAGE);
+      const next: Head = { ...head, sent };
+      const options = { expireIn: this.#expireIn };
+      let result: Deno.KvCommitResult | Deno.KvCommitError;
+      try {
+        result = await this.#call(
+          () =>
+            this.kv.atomic()
+              .check(entry)
+              .set(valueKey(this.key, head.generation), stored, options)
+              .set(outcomeKey(this.key, head.generation), sent, options)
+              .set(headKey(this.key), next, options)
+              .commit(),
+          false,
+        );
+      } catch (error) {
+        const refused = refusal(error, stored);
+        if (refused !== undefined) throw refused;
+        // Lost in transit, or not answered in time: it may have been
+        // written. Ask storage whose send generation g holds.
+        const record = (await this.#call(() =>
+          this.kv.get<Sent>(outcomeKey(this.key, head.generation))
+        )).value;
+        if (record?.sender === sent.sender) {
+          return next;
+        }
+        if (record !== null) {
+          throw new EventStateError(RESEND_MESSAGE);
+        }
+        if (tries >= MAX_TRIES) {
+          throw error;
+        }
+        // Not written: trying again with the same id is safe, since every
+        // attempt checks the same head.
+        await backoff(tries);
+        continue;
+      }
+      if (result.ok) return next;
+      // The head moved: sent by someone else, or reset. Read it again.
+      if (tries >= MAX_TRIES) {
+        throw new Error("Cannot send: too much contention");
+      }
+    }
+  }
+
+  /** Makes a sent generation fresh: `EventStateError` if it is fresh. */
+  async reset(): Promise<Head> {
+    const id = crypto.randomUUID();
+    for (let tries = 0;; tries++) {
+      const entry = await this.head();
+      const head = headOf(entry);
+      if (head.sent === null) throw new EventStateError(RERESET_MESSAGE);
+      const next: Head = {
+        generation: head.generation + 1,
+        sent: null,
+        reset: id,
+      };
+      try {
+        const result = await this.#call(
+          () =>
+            this.kv.atomic().check(entry).set(headKey(this.key), next, {
+              expireIn: this.#expireIn,
+            }).commit(),
+          false,
+        );
+        if (result.ok) return next;
+      } catch (error) {
+        const now = headOf(await this.head());
+        if (now.reset === id) return next; // written; the reply was lost
+        if (now.generation === head.generation && tries < MAX_TRIES) {
+          await backoff(tries); // not written: try again
+          continue;
+        }
+        if (now.generation === head.generation) throw error;
+        // Someone else's reset won meanwhile: this one finds it fresh.
+      }
+      if (tries >= MAX_TRIES) {
+        throw new Error("Cannot reset: too much contention");
+      }
+    }
+  }
+
+  /**
+   * A storage call, retried while the database is locked, and given up
+   * after `callTimeout` ms: `retry` false for commits, which the caller
+   * checks instead.
+   */
+  #call<R>(call: () => Promise<R>, retry = true): Promise<R> {
+    return bounded(call, this.#callTimeout, retry);
+  }
+}
+
+/**
+ * Runs a storage call, given up with a `TimeoutError` after `ms`, and tried
+ * again after a `database is locked` (and, if `retry`, after giving up).
+ * A closed database is thrown at once.
+ */
+export async function bounded<R>(
+  call: () => Promise<R>,
+  ms: number,
+  retry = true,
+): Promise<R> {
+  for (let tries = 0;; tries++) {
+    try {
+      return await within(call, ms);
+    } catch (error) {
+      const again = isLocked(error) || (retry && isCallTimeout(error));
+      if (!again || tries >= MAX_TRIES) throw error;
+    }
+    await backoff(tries);
+  }
+}
+
+/** A storage call that did not answer within `ms` rejects, and is left. */
+function within<R>(call: () => Promise<R>, ms: number): Promise<R> {
+  if (ms === Infinity) return call();
+  return new Promise<R>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new DOMException(
+          `Deno KV did not answer within ${ms} ms (callTimeout)`,
+          "TimeoutError",
+        ),
+      );
+    }, Math.min(ms, MAX_DELAY));
+    // A call that throws synchronously rejects the same way.
+    new Promise<R>((run) => run(call())).then(resolve, reject).finally(() =>
+      clearTimeout(timer)
+    );
+  });
+}
+
+function isCallTimeout(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "TimeoutError" &&
+    error.message.endsWith("(callTimeout)");
+}
+
+/** How often a locked database is tried again before its error is thrown. */
+const MAX_TRIES = 200;
+const MAX_DELAY = 2 ** 31 - 1;
+
+/** Waits before the next try: 1, 2, 4 ... ms, at most 50 (about 10 s in all). */
+export function backoff(tries: number): Promise<void> {
+  const delay = Math.min(2 ** tries, 50);
+  return new Promise((resolve) => setTimeout(resolve, delay));
+}
+
+/** Whether a KV error is SQLite's lock between connections: retry it. */
+export function isLocked(error: unknown): boolean {
+  return error instanceof TypeError &&
+    /database is locked/i.test(error.message);
+}
+
+/** Whether an error says the database handle was closed. */
+export function isClosed(error: unknown): boolean {
+  return error instanceof Error &&
+    (error.name === "BadResource" ||
+      /closed|bad resource/i.test(error.message));
+}
+
+/**
+ * What KV's refusal of a value means for the caller, or `undefined` if the
+ * error is not a refusal (then the commit may have been written).
+ */
+function refusal(error: unknown, stored: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (/too large/i.test(error.message)) {
+    let size = "more";
+    try {
+      size = `${serialize(stored).length}`;
+    } catch {
+      // Reported as Deno KV worded it.
+    }
+    return new RangeError(
+      `Cannot send: the value takes ${size} bytes serialized, over Deno KV's limit of ${VALUE_LIMIT}; the event stays unsent`,
+      { cause: error },
+    );
+  }
+  if (
+    /could not be cloned/i.test(error.message) ||
+    error.name === "DataCloneError"
+  ) {
+    return new TypeError(
+      `Cannot send: Deno KV stores structured clones, and this cannot be cloned: ${error.message}`,
+      { cause: error },
+    );
+  }
+  return undefined;
+}
+
+// Exceptions cross storage as plain records, so that every store and
+// serializer keeps them whole (`@deno/kv` in Node turns a DOMException into
+// `{}`, and structured clone drops AggregateError's `errors`).
+
+/** An exception as stored: an error's parts, or anything else as it is. */
+type StoredError = { error: ErrorRecord } | { thrown: unknown };
+
+interface ErrorRecord {
+  /** The nearest built-in class: what the waiter's error is made of. */
+  type: string;
+  name: string;
+  message: string;
+  stack?: string;
+  cause?: StoredError;
+  errors?: StoredError[];
+}
+
+/** The classes an error is rebuilt as; any other comes back as the nearest. */
+const CLASSES: [string, unknown][] = [
+  ["EventStateError", EventStateError],
+  ["AggregateError", AggregateError],
+  ["EvalError", EvalError],
+  ["RangeError", RangeError],
+  ["ReferenceError", ReferenceError],
+  ["SyntaxError", SyntaxError],
+  ["TypeError", TypeError],
+  ["URIError", URIError],
+  ["DOMException", DOMException],
+  ["Error", Error],
+];
+
+/** Turns an exception into a record every store keeps. */
+export function encodeError(
+  thrown: unknown,
+  seen = new Set<unknown>(),
+): StoredError {
+  if (
+    !(thrown instanceof Error || thrown instanceof DOMException) ||
+    seen.has(thrown)
+  ) {
+    return { thrown };
+  }
+  seen.add(thrown);
+  const error = thrown as Error;
+  const type =
+    CLASSES.find(([, Class]) => error instanceof (Class as typeof Error))
+      ?.[0] ?? "Error";
+  const record: ErrorRecord = {
+    type,
+    name: String(error.name),
+    message: String(error.message),
+  };
+  if (typeof error.stack === "string") record.stack = error.stack;
+  if ("cause" in error) record.cause = encodeError(error.cause, seen);
+  if (error instanceof AggregateError && Array.isArray(error.errors)) {
+    record.errors = error.errors.map((inner) => encodeError(inner, seen));
+  }
+  return { error: record };
+}
+
+/** Rebuilds an exception from its record. */
+export function decodeError(stored: unknown): unknown {
+  const record = stored as StoredError | null;
+  if (record === null || typeof record !== "object") return record;
+  if ("thrown" in record) return record.thrown;
+  const { type, name, message, stack, cause, errors } = record.error;
+  const options = cause === undefined
+    ? undefined
+    : { cause: decodeError(cause) };
+  let error: Error;
+  if (type === "DOMException") {
+    error = new DOMException(message, name) as unknown as Error;
+    if (options !== undefined) {
+      Object.defineProperty(error, "cause", {
+        value: options.cause,
+        writable: true,
+        configurable: true,
+      });
+    }
+  } else if (type === "AggregateError") {
+    error = new AggregateError(
+      (errors ?? []).map(decodeError),
+      message,
+      options,
+    );
+  } else {
+    const Class = (CLASSES.find(([n]) =>
+      n === type
+    )?.[1] ?? Error) as ErrorConstructor;
+    error = new Class(message, options);
+  }
+  if (error.name !== name) {
+    Object.defineProperty(error, "name", {
+      value: name,
+      writable: true,
+      configurable: true,
+    });
+  }
+  if (stack !== undefined) {
+    Object.defineProperty(error, "stack", {
+      value: stack,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return error;
+}
