@@ -21,6 +21,7 @@
  */
 import { Event, EventStateError, type WaitOptions } from "./event.ts";
 import {
+  Dropped,
   EventStore,
   type Head,
   headKey,
@@ -28,6 +29,7 @@ import {
   isClosed,
   type KvHandle,
   type Outcome,
+  Pending,
 } from "./kv/protocol.ts";
 import { type Subscriber, Watcher } from "./kv/watcher.ts";
 
@@ -148,6 +150,11 @@ export class KvEvent<T = void> implements AsyncDisposable {
   /** Why no waiter can be woken any more: disposal, or a closed handle. */
   #ended: unknown = undefined;
   #disposed = false;
+  /**
+   * The reads and pauses done for waiters: dropped when the last waiter
+   * leaves, so that no timer outlives them.
+   */
+  readonly #background: Pending = new Pending();
 
   /**
    * Makes the event for `key` in `kv`. Nothing is read or written yet.
@@ -335,8 +342,9 @@ export class KvEvent<T = void> implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
+    if (this.#locals.size === 0) return; // no waiter: nothing to read for
     try {
-      const head = headOf(await this.#store.head());
+      const head = headOf(await this.#store.head(this.#background));
       await Promise.all(
         [...this.#locals.keys()].filter((generation) =>
           generation < head.generation ||
@@ -443,6 +451,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
     if (--this.#active === 0) {
       this.#unsubscribe?.();
       this.#unsubscribe = undefined;
+      this.#background.drop();
     }
   }
 
@@ -471,18 +480,32 @@ export class KvEvent<T = void> implements AsyncDisposable {
         break;
       }
       try {
-        const head = headOf(await this.#store.head());
+        const head = headOf(await this.#store.head(this.#background));
         const outcome = head.sent === null
           ? null
-          : await this.#store.outcome(head.generation);
+          : await this.#store.outcome(head.generation, this.#background);
         read = { head, outcome };
       } catch (error) {
         if (isClosed(error)) read = { ended: closedError(this.#name, error) };
-        else await retryDelay(tries);
+        else if (!(await this.#pause(error, tries))) break;
       }
     }
     await before;
     if (read !== undefined) batch.send(read);
+  }
+
+  /**
+   * Pauses before a failed read is tried again: 10, 20, 40 ... ms, at most
+   * 1 s. Answers false if the read was dropped, or the pause: nobody waits.
+   */
+  async #pause(error: unknown, tries: number): Promise<boolean> {
+    if (error instanceof Dropped) return false;
+    try {
+      await this.#background.sleep(Math.min(10 * 2 ** tries, 1_000));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #local(generation: number): Event<Fed> {
@@ -522,7 +545,10 @@ export class KvEvent<T = void> implements AsyncDisposable {
         const local = this.#locals.get(generation);
         if (local === undefined || local.ready() || this.#disposed) return;
         try {
-          const outcome = await this.#store.outcome(generation);
+          const outcome = await this.#store.outcome(
+            generation,
+            this.#background,
+          );
           this.#feed(
             generation,
             outcome ?? {
@@ -536,7 +562,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
           if (isClosed(error)) {
             return this.#end(closedError(this.#name, error));
           }
-          await retryDelay(tries);
+          if (!(await this.#pause(error, tries))) return;
         }
       }
     } finally {
@@ -562,12 +588,6 @@ function closedError(name: string, cause: unknown): Error {
     }: its database was closed before it was sent`,
     { cause },
   );
-}
-
-/** A read that failed is tried again: 10, 20, 40 ... ms, at most 1 s. */
-function retryDelay(tries: number): Promise<void> {
-  const delay = Math.min(10 * 2 ** tries, 1_000);
-  return new Promise((resolve) => setTimeout(resolve, delay));
 }
 
 /** An `AbortSignal`, also from another realm or a polyfill (as `Event`'s). */

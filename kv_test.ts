@@ -15,31 +15,10 @@ import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { EventStateError } from "./mod.ts";
 import { KvEvent } from "./kv.ts";
 import { kvProcess } from "./tests/kv_process.ts";
-import { assertTimesOut, settled } from "./tests/_helpers.ts";
+import { assertTimesOut, kvFile, settled } from "./tests/_helpers.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
 const RERESET = "Trying to re-reset() a fresh event.";
-
-/** A fresh KV file, and handles on it, closed and removed on dispose. */
-async function kvFile(): Promise<
-  AsyncDisposable & { path: string; open(): Promise<Deno.Kv> }
-> {
-  const dir = await Deno.makeTempDir({ prefix: "kv_event_" });
-  const path = `${dir}/kv.sqlite3`;
-  const handles: Deno.Kv[] = [];
-  return {
-    path,
-    async open() {
-      const kv = await Deno.openKv(path);
-      handles.push(kv);
-      return kv;
-    },
-    async [Symbol.asyncDispose]() {
-      for (const kv of handles) kv.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
 
 /** Runs `tests/kv_process.ts` in a process of its own. */
 function spawn(args: string[]): Deno.ChildProcess {

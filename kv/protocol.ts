@@ -91,6 +91,8 @@ export class EventStore {
   readonly key: Deno.KvKey;
   readonly #expireIn: number;
   readonly #callTimeout: number;
+  /** The calls of send(), reset() and one-off reads: their callers wait. */
+  readonly #calls: Pending = new Pending();
 
   constructor(
     kv: KvHandle,
@@ -104,18 +106,25 @@ export class EventStore {
     this.#callTimeout = callTimeout;
   }
 
-  /** The head entry, as read now. */
-  head(): Promise<Deno.KvEntryMaybe<unknown>> {
-    return this.#call(() => this.kv.get(headKey(this.key)));
+  /**
+   * The head entry, as read now; through `pending`, tried once, if given.
+   */
+  head(pending?: Pending): Promise<Deno.KvEntryMaybe<unknown>> {
+    return this.#call(() => this.kv.get(headKey(this.key)), pending);
   }
 
   /** Generation `g`'s outcome, or `null` if it was not sent (or expired). */
-  async outcome(generation: number): Promise<Outcome | null> {
-    const [sent, value] = await this.#call(() =>
-      this.kv.getMany([
-        outcomeKey(this.key, generation),
-        valueKey(this.key, generation),
-      ])
+  async outcome(
+    generation: number,
+    pending?: Pending,
+  ): Promise<Outcome | null> {
+    const [sent, value] = await this.#call(
+      () =>
+        this.kv.getMany([
+          outcomeKey(this.key, generation),
+          valueKey(this.key, generation),
+        ]),
+      pending,
     );
     const record = sent!.value as Sent | null;
     if (record === null) return null;
@@ -147,6 +156,7 @@ export class EventStore {
               .set(outcomeKey(this.key, head.generation), sent, options)
               .set(headKey(this.key), next, options)
               .commit(),
+          undefined,
           false,
         );
       } catch (error) {
@@ -197,6 +207,7 @@ export class EventStore {
             this.kv.atomic().check(entry).set(headKey(this.key), next, {
               expireIn: this.#expireIn,
             }).commit(),
+          undefined,
           false,
         );
         if (result.ok) return next;
@@ -218,52 +229,113 @@ export class EventStore {
 
   /**
    * A storage call, retried while the database is locked, and given up
-   * after `callTimeout` ms: `retry` false for commits, which the caller
-   * checks instead.
+   * after `callTimeout` ms: tried again if a read of the caller's own (no
+   * `pending`), once if a waiter's read (the waiter retries), never if a
+   * commit (`retry` false: the caller checks what was written).
    */
-  #call<R>(call: () => Promise<R>, retry = true): Promise<R> {
-    return bounded(call, this.#callTimeout, retry);
+  #call<R>(
+    call: () => Promise<R>,
+    pending?: Pending,
+    retry = true,
+  ): Promise<R> {
+    return pending === undefined
+      ? bounded(call, this.#callTimeout, this.#calls, retry)
+      : bounded(call, this.#callTimeout, pending, false);
   }
 }
 
 /**
- * Runs a storage call, given up with a `TimeoutError` after `ms`, and tried
+ * Storage calls and retry pauses that can be dropped at once: a call's
+ * timeout timer and a pause's timer belong to it, so that nothing outlives
+ * the waiters it served. A dropped call or pause rejects with `Dropped`.
+ */
+export class Pending {
+  readonly #drops: Set<() => void> = new Set();
+
+  /** `call()`, given up with a `TimeoutError` after `ms`. */
+  within<R>(call: () => Promise<R>, ms: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.#drops.delete(drop);
+      };
+      const drop = () => {
+        done();
+        reject(new Dropped());
+      };
+      if (ms !== Infinity) {
+        timer = setTimeout(() => {
+          done();
+          reject(
+            new DOMException(
+              `Deno KV did not answer within ${ms} ms (callTimeout)`,
+              "TimeoutError",
+            ),
+          );
+        }, Math.min(ms, MAX_DELAY));
+      }
+      this.#drops.add(drop);
+      // A call that throws synchronously rejects the same way.
+      new Promise<R>((run) => run(call())).then((value) => {
+        done();
+        resolve(value);
+      }, (error) => {
+        done();
+        reject(error);
+      });
+    });
+  }
+
+  /** A pause of `ms` before trying again. */
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#drops.delete(drop);
+        resolve();
+      }, ms);
+      const drop = () => {
+        clearTimeout(timer);
+        this.#drops.delete(drop);
+        reject(new Dropped());
+      };
+      this.#drops.add(drop);
+    });
+  }
+
+  /** Drops every call and pause under way. */
+  drop(): void {
+    for (const drop of [...this.#drops]) drop();
+  }
+}
+
+/** What a dropped call or pause rejects with: nobody waits for it. */
+export class Dropped extends Error {
+  constructor() {
+    super("Dropped: nobody waits for this storage call any more");
+    this.name = "Dropped";
+  }
+}
+
+/**
+ * Runs a storage call through `pending`, given up after `ms`, and tried
  * again after a `database is locked` (and, if `retry`, after giving up).
- * A closed database is thrown at once.
  */
 export async function bounded<R>(
   call: () => Promise<R>,
   ms: number,
+  pending: Pending,
   retry = true,
 ): Promise<R> {
   for (let tries = 0;; tries++) {
     try {
-      return await within(call, ms);
+      return await pending.within(call, ms);
     } catch (error) {
       const again = isLocked(error) || (retry && isCallTimeout(error));
       if (!again || tries >= MAX_TRIES) throw error;
     }
-    await backoff(tries);
+    await pending.sleep(Math.min(2 ** tries, 50));
   }
-}
-
-/** A storage call that did not answer within `ms` rejects, and is left. */
-function within<R>(call: () => Promise<R>, ms: number): Promise<R> {
-  if (ms === Infinity) return call();
-  return new Promise<R>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new DOMException(
-          `Deno KV did not answer within ${ms} ms (callTimeout)`,
-          "TimeoutError",
-        ),
-      );
-    }, Math.min(ms, MAX_DELAY));
-    // A call that throws synchronously rejects the same way.
-    new Promise<R>((run) => run(call())).then(resolve, reject).finally(() =>
-      clearTimeout(timer)
-    );
-  });
 }
 
 function isCallTimeout(error: unknown): boolean {

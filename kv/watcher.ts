@@ -14,7 +14,13 @@
  *
  * @module
  */
-import { bounded, isClosed, KEYS_PER_CALL, type KvHandle } from "./protocol.ts";
+import {
+  bounded,
+  isClosed,
+  KEYS_PER_CALL,
+  type KvHandle,
+  Pending,
+} from "./protocol.ts";
 
 /** What a `KvEvent` gives the watcher while it has waiters. */
 export interface Subscriber {
@@ -92,6 +98,8 @@ export class Watcher {
   /** Whether a reconcile of the streams is queued. */
   #queued = false;
   #closed: unknown = undefined;
+  /** The reads under way: dropped when nothing is watched any more. */
+  readonly #calls: Pending = new Pending();
 
   constructor(kv: KvHandle) {
     this.#kv = kv;
@@ -137,6 +145,7 @@ export class Watcher {
       return;
     }
     if (watched.subscribers.size === 0) this.#watched.delete(id);
+    if (this.#watched.size === 0) this.#calls.drop();
     // Keep the key on a poll while another subscriber polls it so.
     const poll = this.#polls.get(subscriber.poll);
     if (
@@ -348,22 +357,25 @@ export class Watcher {
         ),
       );
       batches.push(
-        bounded(() => this.#kv.getMany(keys), timeout).then((entries) => {
-          for (const [j, entry] of entries.entries()) {
-            const id = batch[j]!;
-            const stream = this.#watched.get(id)?.stream;
-            if (
-              poll !== undefined && stream?.reader !== undefined &&
-              stream.stamps.has(id) &&
-              stream.stamps.get(id) !== entry.versionstamp
-            ) {
-              missed = true;
+        bounded(() => this.#kv.getMany(keys), timeout, this.#calls, false).then(
+          (entries) => {
+            for (const [j, entry] of entries.entries()) {
+              const id = batch[j]!;
+              const stream = this.#watched.get(id)?.stream;
+              if (
+                poll !== undefined && stream?.reader !== undefined &&
+                stream.stamps.has(id) &&
+                stream.stamps.get(id) !== entry.versionstamp
+              ) {
+                missed = true;
+              }
+              this.#deliver(id, entry);
             }
-            this.#deliver(id, entry);
-          }
-        }, (error) => {
-          if (isClosed(error)) this.#close(error);
-        }),
+          },
+          (error) => {
+            if (isClosed(error)) this.#close(error);
+          },
+        ),
       );
     }
     await Promise.all(batches);
@@ -388,6 +400,7 @@ export class Watcher {
     this.#streams.clear();
     for (const poll of this.#polls.values()) clearTimeout(poll.timer);
     this.#polls.clear();
+    this.#calls.drop();
     const subscribers = [...this.#watched.values()].flatMap((w) => [
       ...w.subscribers,
     ]);

@@ -139,3 +139,30 @@ export type Exact<A, B> = (<G>() => G extends A ? 1 : 2) extends
 
 /** Fails to type-check unless `T` is `true`. */
 export function assertType<_T extends true>(): void {}
+
+/** A fresh KV file, and handles on it, closed and removed on dispose. */
+export async function kvFile(): Promise<
+  AsyncDisposable & { path: string; open(): Promise<Deno.Kv> }
+> {
+  const dir = await Deno.makeTempDir({ prefix: "kv_event_" });
+  const path = `${dir}/kv.sqlite3`;
+  const handles: Deno.Kv[] = [];
+  return {
+    path,
+    async open() {
+      const kv = await Deno.openKv(path);
+      handles.push(kv);
+      return kv;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const kv of handles) {
+        try {
+          kv.close();
+        } catch {
+          // Closed by the test already.
+        }
+      }
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
