@@ -218,8 +218,12 @@ export class Watcher {
     for (const stream of changed) this.#open(stream);
   }
 
-  /** (Re)opens a stream on its keys, then reads them; drops it if empty. */
+  /**
+   * (Re)opens a stream on those of its keys still watched, then reads them;
+   * drops it if none is.
+   */
   #open(stream: Stream): void {
+    stream.ids = stream.ids.filter((id) => this.#watched.has(id));
     stream.reader?.cancel().catch(() => {});
     stream.reader = undefined;
     clearTimeout(stream.retry);

@@ -15,7 +15,7 @@ import {
 import { Event, EventStateError } from "../mod.ts";
 import { KvEvent } from "../kv.ts";
 import { type Fault, faulty, type Plan } from "./kv_faults.ts";
-import { assertTimesOut, kvFile, settled } from "./_helpers.ts";
+import { assertTimesOut, kvFile } from "./_helpers.ts";
 
 /** A plan with no faults but the ones a test sets. */
 function quiet(

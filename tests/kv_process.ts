@@ -13,12 +13,16 @@
  * - `flight <file> <requests> <processes> <upstream ms>`: sends `requests`
  *   concurrent requests for one key through the single-flight example,
  *   once every process is ready; the upstream counts its calls in KV.
+ * - `history <file> <id> <rounds> <processes> <seed>`: runs the rounds of
+ *   `tests/kv_history.ts` under faults from the seed, and prints its
+ *   history, an operation a line.
  *
  * @module
  */
 import { EventStateError } from "../event.ts";
 import { KvEvent } from "../kv.ts";
 import { createHandler, unlocked } from "../examples/single_flight_kv.ts";
+import { runHistory } from "./kv_history.ts";
 
 /**
  * Polls `done` every 2 ms until it answers true; throws after 30 s, so that
@@ -144,6 +148,14 @@ async function main(): Promise<void> {
     for (const response of responses) {
       out({ status: response.status, body: await response.text() });
     }
+  } else if (role === "history") {
+    const [id, rounds, processes, seed] = args.map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    for (const op of await runHistory(kv, id, rounds, processes, seed)) out(op);
   } else {
     throw new Error(`unknown role ${role}`);
   }

@@ -1,0 +1,289 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * A history check for KvEvent across processes, as Jepsen checks a store:
+ * each process runs rounds of waits (plain, timed, aborted), sends and
+ * resets on one event, under faults from a seed, and records every
+ * operation with its outcome and when it began and ended; the checker then
+ * holds the histories of all processes against what storage kept.
+ *
+ * Times are `performance.timeOrigin + performance.now()`: one clock for
+ * every process of the machine.
+ *
+ * @module
+ */
+import { KvEvent } from "../kv.ts";
+import { EventStateError } from "../event.ts";
+import { faulty, random, randomPlan, type Rates } from "./kv_faults.ts";
+
+/** One operation of one process, as it happened. */
+export type Op =
+  | {
+    op: "wait";
+    process: number;
+    kind: "plain" | "timed" | "aborted";
+    /** The timeout, or when the signal was aborted. */
+    bound?: number;
+    start: number;
+    end: number;
+    outcome: "value" | "timeout" | "abort" | "error" | "stranded";
+    value?: string;
+    error?: string;
+  }
+  | {
+    op: "send" | "reset";
+    process: number;
+    start: number;
+    end: number;
+    /** `error`: storage failed; a send may or may not have been written. */
+    outcome: "ok" | "lost" | "error";
+    value?: string;
+    error?: string;
+  };
+
+/** The faults of the history runs: every kind, often enough to matter. */
+export const RATES: Rates = {
+  slow: 0.2,
+  maxDelay: 25,
+  hang: 0.01,
+  fail: 0.03,
+  locked: 0.03,
+  lostReply: 0.1,
+  end: 0.05,
+  error: 0.05,
+  hold: 0.1,
+};
+
+/** Slack over a bound before a waiter counts as late: a loaded machine. */
+export const SLACK = 2_000;
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Runs one process's rounds on `kv` (faults around it from `seed`) and
+ * returns its history. `coordinate` is the real handle, for the end.
+ */
+export async function runHistory(
+  kv: Deno.Kv,
+  id: number,
+  rounds: number,
+  processes: number,
+  seed: number,
+): Promise<Op[]> {
+  const history: Op[] = [];
+  const roll = random(seed ^ 0x5eed);
+  using wrapped = faulty(kv, randomPlan(seed, RATES));
+  await using evt = new KvEvent<string>(wrapped.kv, ["history"], {
+    pollInterval: 20,
+    callTimeout: 300,
+  });
+  const waits: Promise<void>[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  function wait(kind: "plain" | "timed" | "aborted"): void {
+    const start = now();
+    const op: Op & { op: "wait" } = {
+      op: "wait",
+      process: id,
+      kind,
+      start,
+      end: NaN,
+      outcome: "stranded",
+    };
+    history.push(op);
+    let waiting: Promise<string>;
+    if (kind === "plain") {
+      waiting = evt.wait();
+    } else if (kind === "timed") {
+      op.bound = Math.floor(roll() * 200);
+      waiting = evt.wait({ timeout: op.bound });
+    } else {
+      const controller = new AbortController();
+      waiting = evt.wait({ signal: controller.signal });
+      setTimeout(() => {
+        op.bound = now();
+        controller.abort(new Error("aborted"));
+      }, Math.floor(roll() * 150));
+    }
+    waits.push(
+      waiting.then((value) => {
+        op.outcome = "value";
+        op.value = value;
+      }, (error) => {
+        op.outcome = error instanceof DOMException &&
+            error.name === "TimeoutError"
+          ? "timeout"
+          : error instanceof Error && error.message === "aborted"
+          ? "abort"
+          : "error";
+        if (op.outcome === "error") op.error = String(error);
+      }).finally(() => op.end = now()),
+    );
+  }
+
+  async function change(
+    op: "send" | "reset",
+    call: () => Promise<void>,
+    value?: string,
+  ): Promise<void> {
+    const record: Op = {
+      op,
+      process: id,
+      start: now(),
+      end: NaN,
+      outcome: "ok",
+    };
+    if (value !== undefined) record.value = value;
+    history.push(record);
+    try {
+      await call();
+    } catch (error) {
+      record.outcome = error instanceof EventStateError ? "lost" : "error";
+      if (record.outcome === "error") record.error = String(error);
+    }
+    record.end = now();
+  }
+
+  for (let round = 0; round < rounds; round++) {
+    wait("plain");
+    wait("timed");
+    wait("aborted");
+    await sleep(Math.floor(roll() * 40));
+    const value = `${id}:${round}`;
+    await change("send", () => evt.send(value), value);
+    wait("timed");
+    await sleep(Math.floor(roll() * 40));
+    await change("reset", () => evt.reset());
+  }
+  // The end: once every process is done, each sends once more, so that
+  // every generation anyone waits for has been sent.
+  await barrier(kv, ["history barrier"], processes);
+  const last = `${id}:last`;
+  await change("send", () => evt.send(last), last);
+  // Every waiter must settle now; one that does not is stranded.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(waits),
+    new Promise((r) => timer = setTimeout(r, 20_000)),
+  ]);
+  clearTimeout(timer);
+  return history;
+}
+
+async function barrier(kv: Deno.Kv, key: Deno.KvKey, count: number) {
+  for (;;) {
+    try {
+      await kv.atomic().sum(key, 1n).commit();
+      break;
+    } catch (error) {
+      if (!/locked/.test(String(error))) throw error;
+    }
+  }
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    try {
+      const entry = await kv.get<Deno.KvU64>(key);
+      if (Number(entry.value?.value ?? 0n) >= count) return;
+    } catch (error) {
+      if (!/locked/.test(String(error))) throw error;
+    }
+    if (performance.now() > deadline) throw new Error("barrier timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** What storage kept: each generation's value, and the head. */
+export async function truth(kv: Deno.Kv): Promise<Map<string, number>> {
+  const sent = new Map<string, number>();
+  for await (const entry of kv.list({ prefix: ["history", "v1"] })) {
+    const [, , generation, part] = entry.key;
+    if (part === "value") sent.set(entry.value as string, generation as number);
+  }
+  return sent;
+}
+
+/**
+ * The violations of a history: empty if every rule holds.
+ *
+ * - Exactly one send wins per generation: a send that answered `ok` wrote
+ *   its value in some generation, one that lost wrote nothing, and every
+ *   value stored comes from a send that answered `ok` or failed.
+ * - A waiter gets the value of a generation that was current at some time
+ *   during its call (sent no earlier than its start; not one whose next
+ *   generation was sent before it began), or its own timeout or abort, and
+ *   nothing else; never late past its bound (with `SLACK`), never stranded.
+ */
+export function violations(ops: Op[], stored: Map<string, number>): string[] {
+  const found: string[] = [];
+  const sends = new Map<string, Op>();
+  for (const op of ops) {
+    if (op.op !== "send") continue;
+    sends.set(op.value!, op);
+    const written = stored.has(op.value!);
+    if (op.outcome === "ok" && !written) {
+      found.push(`send ${op.value} answered ok but wrote nothing`);
+    }
+    if (op.outcome === "lost" && written) {
+      found.push(`send ${op.value} lost but was written`);
+    }
+  }
+  const byGeneration = new Map<number, string>();
+  for (const [value, generation] of stored) {
+    if (!sends.has(value)) found.push(`${value} stored, never sent`);
+    byGeneration.set(generation, value);
+  }
+  for (const op of ops) {
+    if (op.op !== "wait") continue;
+    const what = `process ${op.process}'s ${op.kind} wait from ${op.start}`;
+    switch (op.outcome) {
+      case "stranded":
+        found.push(`${what} was stranded`);
+        break;
+      case "error":
+        found.push(`${what} failed: ${op.error}`);
+        break;
+      case "timeout":
+        if (op.kind !== "timed") found.push(`${what} timed out`);
+        else if (op.end - op.start > op.bound! + SLACK) {
+          found.push(
+            `${what} settled ${
+              op.end - op.start
+            } ms after its ${op.bound} ms timeout`,
+          );
+        }
+        break;
+      case "abort":
+        if (op.kind !== "aborted") found.push(`${what} was aborted`);
+        else if (op.end - op.bound! > SLACK) {
+          found.push(
+            `${what} settled ${op.end - op.bound!} ms after its abort`,
+          );
+        }
+        break;
+      case "value": {
+        const generation = stored.get(op.value!);
+        if (generation === undefined) {
+          found.push(`${what} got ${op.value}, which was never stored`);
+          break;
+        }
+        const send = sends.get(op.value!)!;
+        if (op.end < send.start) {
+          found.push(`${what} got ${op.value} before it was sent`);
+        }
+        const next = byGeneration.get(generation + 1);
+        if (next !== undefined && sends.get(next)!.end < op.start) {
+          found.push(
+            `${what} got generation ${generation}'s ${op.value}, though ${
+              generation + 1
+            } was sent before it began`,
+          );
+        }
+        if (op.kind === "timed" && op.end - op.start > op.bound! + SLACK) {
+          found.push(`${what} settled after its timeout`);
+        }
+      }
+    }
+  }
+  return found;
+}
