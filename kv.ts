@@ -88,6 +88,9 @@ type Fed = Outcome | { ended: unknown };
 /** What a wait's first read gives: the head, and its outcome if sent. */
 type Read = { head: Head; outcome: Outcome | null } | { ended: unknown };
 
+/** The empty `#locals` every idle instance shares: made its own on use. */
+const NO_LOCALS: Map<number, Event<Fed>> = new Map();
+
 /** The largest `expireIn` a date can hold from now. */
 const MAX_DATE = 8.64e15;
 
@@ -134,19 +137,18 @@ export class KvEvent<T = void> implements AsyncDisposable {
    * is read. One exists while it has waiters; a waiter that leaves the last
    * deletes it.
    */
-  readonly #locals: Map<number, Event<Fed>> = new Map();
+  #locals: Map<number, Event<Fed>> = NO_LOCALS;
   /** Generations whose outcome is being read. */
-  readonly #fetching: Set<number> = new Set();
+  #fetching: Set<number> | undefined = undefined;
   /** Waiters in either phase: while any, the watcher watches this event. */
   #active = 0;
-  #unsubscribe: (() => void) | undefined = undefined;
   /**
    * The calls of this turn, waiting for a read of the head that begins
    * after all of them (so none sees a generation older than its call), and
    * the last read's hand-over: reads hand over in call order, for FIFO.
    */
   #batch: Event<Read> | undefined = undefined;
-  #tail: Promise<void> = Promise.resolve();
+  #tail: Promise<void> | undefined = undefined;
   /** Why no waiter can be woken any more: disposal, or a closed handle. */
   #ended: unknown = undefined;
   #disposed = false;
@@ -154,7 +156,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
    * The reads and pauses done for waiters: dropped when the last waiter
    * leaves, so that no timer outlives them.
    */
-  readonly #background: Pending = new Pending();
+  #background: Pending | undefined = undefined;
 
   /**
    * Makes the event for `key` in `kv`. Nothing is read or written yet.
@@ -294,7 +296,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
   wait(options?: WaitOptions): Promise<T> {
     const waiting = this.#wait(options, performance.now());
     // Plain waiters stay silent on an exception nobody handles, as Event's.
-    if (options === undefined) waiting.catch(() => {});
+    if (options === undefined) waiting.catch(ignore);
     return waiting;
   }
 
@@ -344,7 +346,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
     this.#disposed = true;
     if (this.#locals.size === 0) return; // no waiter: nothing to read for
     try {
-      const head = headOf(await this.#store.head(this.#background));
+      const head = headOf(await this.#store.head(this.#pending()));
       await Promise.all(
         [...this.#locals.keys()].filter((generation) =>
           generation < head.generation ||
@@ -362,60 +364,81 @@ export class KvEvent<T = void> implements AsyncDisposable {
     );
   }
 
-  async #wait(options: WaitOptions | undefined, started: number): Promise<T> {
+  /**
+   * A wait, as promise reactions rather than an async function: a waiter
+   * that waits long keeps its reactions, not a suspended frame.
+   */
+  #wait(options: WaitOptions | undefined, started: number): Promise<T> {
     if (this.#disposed) {
-      throw new DOMException(
-        `The KvEvent ${this.#name} was disposed`,
-        "AbortError",
+      return Promise.reject(
+        new DOMException(
+          `The KvEvent ${this.#name} was disposed`,
+          "AbortError",
+        ),
       );
     }
     // Options are read once (their getters may throw: that rejects); the
     // local events check them, with Event's messages.
     let bound = options;
     if (typeof options === "object" && options !== null && !isSignal(options)) {
-      const { signal, timeout } = options;
-      bound = { signal, timeout };
+      try {
+        const { signal, timeout } = options;
+        bound = { signal, timeout };
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     this.#enter();
-    try {
-      // First the head, read after this call: which generation to wait for.
-      const batch = this.#join();
-      let read: Read;
-      try {
-        read = await batch.wait(
-          bound?.timeout === 0 ? { signal: bound.signal } : bound,
-        );
-      } catch (error) {
+    // First the head, read after this call: which generation to wait for.
+    return this.#join().wait(
+      bound?.timeout === 0 ? { signal: bound.signal } : bound,
+    ).then(
+      (read) => this.#second(read, bound, started),
+      (error) => {
+        this.#leave();
         throw this.#ownTimeout(error, bound);
-      }
-      if ("ended" in read) throw read.ended;
-      const { generation } = read.head;
-      const local = this.#local(generation);
-      if (read.outcome !== null) this.#feed(generation, read.outcome);
-      // Then the generation's local event, for what is left of the time.
-      let fed: Fed;
-      try {
-        fed = await local.wait(
-          bound === undefined ? undefined : {
-            signal: bound.signal,
-            timeout: bound.timeout === undefined
-              ? undefined
-              : Math.max(0, bound.timeout - (performance.now() - started)),
-          },
-        );
-      } catch (error) {
-        throw this.#ownTimeout(error, bound);
-      } finally {
-        if (local.waiting === 0 && this.#locals.get(generation) === local) {
-          this.#locals.delete(generation);
-        }
-      }
+      },
+    );
+  }
+
+  /** Then the generation's local event, for what is left of the time. */
+  #second(
+    read: Read,
+    bound: WaitOptions | undefined,
+    started: number,
+  ): Promise<T> {
+    if ("ended" in read) {
+      this.#leave();
+      return Promise.reject(read.ended);
+    }
+    const { generation } = read.head;
+    const local = this.#local(generation);
+    if (read.outcome !== null) this.#feed(generation, read.outcome);
+    return local.wait(
+      bound === undefined ? undefined : {
+        signal: bound.signal,
+        timeout: bound.timeout === undefined
+          ? undefined
+          : Math.max(0, bound.timeout - (performance.now() - started)),
+      },
+    ).then((fed) => {
+      this.#done(generation, local);
       if ("ended" in fed) throw fed.ended;
       if (!fed.ok) throw fed.error;
       return fed.value as T;
-    } finally {
-      this.#leave();
+    }, (error) => {
+      this.#done(generation, local);
+      throw this.#ownTimeout(error, bound);
+    });
+  }
+
+  /** A waiter of `generation` is done: its local event goes with the last. */
+  #done(generation: number, local: Event<Fed>): void {
+    if (local.waiting === 0 && this.#locals.get(generation) === local) {
+      this.#locals.delete(generation);
+      if (this.#locals.size === 0) this.#locals = NO_LOCALS;
     }
+    this.#leave();
   }
 
   /**
@@ -442,16 +465,15 @@ export class KvEvent<T = void> implements AsyncDisposable {
   /** A waiter arrives: the first one subscribes to the watcher. */
   #enter(): void {
     if (this.#active++ === 0) {
-      this.#unsubscribe = this.#watcher.subscribe(this.#subscriber);
+      this.#watcher.subscribe(this.#subscriber);
     }
   }
 
   /** A waiter leaves: the last one unsubscribes. */
   #leave(): void {
     if (--this.#active === 0) {
-      this.#unsubscribe?.();
-      this.#unsubscribe = undefined;
-      this.#background.drop();
+      this.#watcher.unsubscribe(this.#subscriber);
+      this.#background?.drop();
     }
   }
 
@@ -469,7 +491,10 @@ export class KvEvent<T = void> implements AsyncDisposable {
    * Reads the head (and its outcome, if sent) for a batch, trying again
    * while its waiters wait; hands the read over after the batch before.
    */
-  async #readFor(batch: Event<Read>, before: Promise<void>): Promise<void> {
+  async #readFor(
+    batch: Event<Read>,
+    before: Promise<void> | undefined,
+  ): Promise<void> {
     await undefined; // after every call of this turn: then close the batch
     if (this.#batch === batch) this.#batch = undefined;
     let read: Read | undefined;
@@ -480,10 +505,10 @@ export class KvEvent<T = void> implements AsyncDisposable {
         break;
       }
       try {
-        const head = headOf(await this.#store.head(this.#background));
+        const head = headOf(await this.#store.head(this.#pending()));
         const outcome = head.sent === null
           ? null
-          : await this.#store.outcome(head.generation, this.#background);
+          : await this.#store.outcome(head.generation, this.#pending());
         read = { head, outcome };
       } catch (error) {
         if (isClosed(error)) read = { ended: closedError(this.#name, error) };
@@ -501,17 +526,24 @@ export class KvEvent<T = void> implements AsyncDisposable {
   async #pause(error: unknown, tries: number): Promise<boolean> {
     if (error instanceof Dropped) return false;
     try {
-      await this.#background.sleep(Math.min(10 * 2 ** tries, 1_000));
+      await this.#pending().sleep(Math.min(10 * 2 ** tries, 1_000));
       return true;
     } catch {
       return false;
     }
   }
 
+  /** The registry of the reads and pauses done for waiters. */
+  #pending(): Pending {
+    return this.#background ??= new Pending();
+  }
+
   #local(generation: number): Event<Fed> {
     let local = this.#locals.get(generation);
     if (local === undefined) {
-      local = new Event<Fed>({ name: `KvEvent ${this.#name}` });
+      if (this.#locals === NO_LOCALS) this.#locals = new Map();
+      // Unnamed: its timeouts reach nobody as they are (see #ownTimeout).
+      local = new Event<Fed>();
       this.#locals.set(generation, local);
     }
     return local;
@@ -538,8 +570,9 @@ export class KvEvent<T = void> implements AsyncDisposable {
 
   /** Reads a sent generation's outcome for its waiters, trying again. */
   async #fetch(generation: number): Promise<void> {
-    if (this.#fetching.has(generation)) return;
-    this.#fetching.add(generation);
+    const fetching = this.#fetching ??= new Set();
+    if (fetching.has(generation)) return;
+    fetching.add(generation);
     try {
       for (let tries = 0;; tries++) {
         const local = this.#locals.get(generation);
@@ -547,7 +580,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
         try {
           const outcome = await this.#store.outcome(
             generation,
-            this.#background,
+            this.#pending(),
           );
           this.#feed(
             generation,
@@ -566,7 +599,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
         }
       }
     } finally {
-      this.#fetching.delete(generation);
+      fetching.delete(generation);
     }
   }
 
@@ -576,7 +609,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
     for (const generation of [...this.#locals.keys()]) {
       this.#feed(generation, { ended: reason });
     }
-    this.#locals.clear();
+    this.#locals = NO_LOCALS;
   }
 }
 
@@ -589,6 +622,8 @@ function closedError(name: string, cause: unknown): Error {
     { cause },
   );
 }
+
+function ignore(): void {}
 
 /** An `AbortSignal`, also from another realm or a polyfill (as `Event`'s). */
 function isSignal(value: object): boolean {

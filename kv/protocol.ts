@@ -92,7 +92,7 @@ export class EventStore {
   readonly #expireIn: number;
   readonly #callTimeout: number;
   /** The calls of send(), reset() and one-off reads: their callers wait. */
-  readonly #calls: Pending = new Pending();
+  #calls: Pending | undefined = undefined;
 
   constructor(
     kv: KvHandle,
@@ -239,7 +239,7 @@ export class EventStore {
     retry = true,
   ): Promise<R> {
     return pending === undefined
-      ? bounded(call, this.#callTimeout, this.#calls, retry)
+      ? bounded(call, this.#callTimeout, this.#calls ??= new Pending(), retry)
       : bounded(call, this.#callTimeout, pending, false);
   }
 }
@@ -250,7 +250,17 @@ export class EventStore {
  * the waiters it served. A dropped call or pause rejects with `Dropped`.
  */
 export class Pending {
-  readonly #drops: Set<() => void> = new Set();
+  /** Only while something is under way: most waiters wait long, idle. */
+  #drops: Set<() => void> | undefined = undefined;
+
+  #add(drop: () => void): void {
+    (this.#drops ??= new Set()).add(drop);
+  }
+
+  #delete(drop: () => void): void {
+    this.#drops?.delete(drop);
+    if (this.#drops?.size === 0) this.#drops = undefined;
+  }
 
   /** `call()`, given up with a `TimeoutError` after `ms`. */
   within<R>(call: () => Promise<R>, ms: number): Promise<R> {
@@ -258,7 +268,7 @@ export class Pending {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
         clearTimeout(timer);
-        this.#drops.delete(drop);
+        this.#delete(drop);
       };
       const drop = () => {
         done();
@@ -275,7 +285,7 @@ export class Pending {
           );
         }, Math.min(ms, MAX_DELAY));
       }
-      this.#drops.add(drop);
+      this.#add(drop);
       // A call that throws synchronously rejects the same way.
       new Promise<R>((run) => run(call())).then((value) => {
         done();
@@ -291,21 +301,21 @@ export class Pending {
   sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#drops.delete(drop);
+        this.#delete(drop);
         resolve();
       }, ms);
       const drop = () => {
         clearTimeout(timer);
-        this.#drops.delete(drop);
+        this.#delete(drop);
         reject(new Dropped());
       };
-      this.#drops.add(drop);
+      this.#add(drop);
     });
   }
 
   /** Drops every call and pause under way. */
   drop(): void {
-    for (const drop of [...this.#drops]) drop();
+    for (const drop of [...this.#drops ?? []]) drop();
   }
 }
 

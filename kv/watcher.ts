@@ -54,19 +54,21 @@ const watchers: WeakMap<KvHandle, Watcher> = new WeakMap();
 
 /** One `kv.watch()` stream: its keys, and what it last delivered of each. */
 interface Stream {
+  /** At most 10 key ids. */
   ids: string[];
-  reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | undefined;
+  reader:
+    | ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>
+    | undefined;
   /** Versionstamps delivered, by key id: what a poll compares with. */
   stamps: Map<string, string | null>;
   failures: number;
   retry: ReturnType<typeof setTimeout> | undefined;
 }
 
-/** The subscribers of one key, and the key. */
+/** A watched key and its subscribers (usually one). */
 interface Watched {
   key: Deno.KvKey;
-  subscribers: Set<Subscriber>;
-  stream: Stream | undefined;
+  subscribers: Subscriber[];
 }
 
 /** A poll timer shared by the keys of one interval. */
@@ -80,8 +82,24 @@ interface Poll {
   running: boolean;
 }
 
+/**
+ * The watcher of one handle. Its state, and what holds between calls:
+ *
+ * - `#watched` has a key while it has subscribers; `#streamOf` has it while
+ *   a stream watches it. They differ only for the keys in `#dirty`, which
+ *   the next reconcile (queued whenever `#dirty` is not empty) settles: a
+ *   key wanted by a watching subscriber gets a stream, any other loses it.
+ *   A reconcile costs what changed, not what is watched.
+ * - `#roomy` holds the streams with fewer than 10 keys.
+ * - Each poll's `ids` are the keys of its interval's subscribers.
+ */
 export class Watcher {
-  /** The handle's watcher, made on first use. */
+  /**
+   * The handle's watcher, made on first use.
+   *
+   * @param kv The handle.
+   * @returns Its one watcher.
+   */
   static of(kv: KvHandle): Watcher {
     let watcher = watchers.get(kv);
     if (watcher === undefined) {
@@ -93,10 +111,10 @@ export class Watcher {
 
   readonly #kv: KvHandle;
   readonly #watched: Map<string, Watched> = new Map();
-  readonly #streams: Set<Stream> = new Set();
+  readonly #streamOf: Map<string, Stream> = new Map();
+  readonly #roomy: Set<Stream> = new Set();
+  readonly #dirty: Set<string> = new Set();
   readonly #polls: Map<number | "auto", Poll> = new Map();
-  /** Whether a reconcile of the streams is queued. */
-  #queued = false;
   #closed: unknown = undefined;
   /** The reads under way: dropped when nothing is watched any more. */
   readonly #calls: Pending = new Pending();
@@ -108,49 +126,55 @@ export class Watcher {
   /** How many streams are open: for tests and `bench:kv`. */
   get streams(): number {
     let open = 0;
-    for (const stream of this.#streams) if (stream.reader !== undefined) open++;
+    for (const stream of new Set(this.#streamOf.values())) {
+      if (stream.reader !== undefined) open++;
+    }
     return open;
   }
 
   /**
-   * Watches `subscriber.key` until the returned function is called. A closed
-   * handle tells the subscriber at once.
+   * Watches `subscriber.key` until {@linkcode Watcher.unsubscribe}. A
+   * closed handle tells the subscriber at once.
+   *
+   * @param subscriber Who wants the key's reads.
    */
-  subscribe(subscriber: Subscriber): () => void {
+  subscribe(subscriber: Subscriber): void {
     if (this.#closed !== undefined) {
       const error = this.#closed;
       queueMicrotask(() => subscriber.closed(error));
-      return () => {};
+      return;
     }
     const id = keyId(subscriber.key);
     let watched = this.#watched.get(id);
     if (watched === undefined) {
-      watched = {
-        key: subscriber.key,
-        subscribers: new Set(),
-        stream: undefined,
-      };
+      watched = { key: subscriber.key, subscribers: [] };
       this.#watched.set(id, watched);
     }
-    watched.subscribers.add(subscriber);
-    if (subscriber.watch && watched.stream === undefined) this.#queue();
-    this.#pollOf(subscriber.poll).ids.add(id);
-    this.#arm(this.#pollOf(subscriber.poll));
-    return () => this.#unsubscribe(id, subscriber);
+    watched.subscribers.push(subscriber);
+    if (subscriber.watch && !this.#streamOf.has(id)) this.#mark(id);
+    const poll = this.#pollOf(subscriber.poll);
+    poll.ids.add(id);
+    this.#arm(poll);
   }
 
-  #unsubscribe(id: string, subscriber: Subscriber): void {
+  /**
+   * Stops watching for `subscriber`; nothing if it does not watch.
+   *
+   * @param subscriber Who no longer wants the key's reads.
+   */
+  unsubscribe(subscriber: Subscriber): void {
+    const id = keyId(subscriber.key);
     const watched = this.#watched.get(id);
-    if (watched === undefined || !watched.subscribers.delete(subscriber)) {
-      return;
-    }
-    if (watched.subscribers.size === 0) this.#watched.delete(id);
+    const index = watched?.subscribers.indexOf(subscriber) ?? -1;
+    if (watched === undefined || index === -1) return;
+    const { subscribers } = watched;
+    subscribers.splice(index, 1);
+    if (subscribers.length === 0) this.#watched.delete(id);
     if (this.#watched.size === 0) this.#calls.drop();
     // Keep the key on a poll while another subscriber polls it so.
     const poll = this.#polls.get(subscriber.poll);
     if (
-      poll !== undefined &&
-      ![...watched.subscribers].some((s) => s.poll === subscriber.poll)
+      poll !== undefined && !subscribers.some((s) => s.poll === poll.interval)
     ) {
       poll.ids.delete(id);
       if (poll.ids.size === 0) {
@@ -158,91 +182,81 @@ export class Watcher {
         this.#polls.delete(poll.interval);
       }
     }
-    if (
-      watched.stream !== undefined &&
-      ![...watched.subscribers].some((s) => s.watch)
-    ) {
-      this.#queue();
+    if (this.#streamOf.has(id) && !subscribers.some((s) => s.watch)) {
+      this.#mark(id);
     }
   }
 
-  /** Reconciles the streams once, after the calls of this turn. */
-  #queue(): void {
-    if (this.#queued) return;
-    this.#queued = true;
-    queueMicrotask(() => {
-      this.#queued = false;
-      this.#reconcile();
-    });
+  /** A key whose stream may change: reconciled after this turn's calls. */
+  #mark(id: string): void {
+    if (this.#dirty.size === 0) queueMicrotask(() => this.#reconcile());
+    this.#dirty.add(id);
   }
 
   /**
-   * Makes the streams watch exactly the keys that want a watch, at most 10
-   * a stream: a stream that lost or gained keys is reopened; the fullest are
-   * kept as they are.
+   * Gives each dirty key a stream if a subscriber watches it, and takes it
+   * off its stream if none does; reopens each stream that changed.
    */
   #reconcile(): void {
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
     if (this.#closed !== undefined) return;
-    const wanted = new Set<string>();
-    for (const [id, watched] of this.#watched) {
-      if ([...watched.subscribers].some((s) => s.watch)) wanted.add(id);
-    }
     const changed = new Set<Stream>();
-    for (const stream of this.#streams) {
-      const kept = stream.ids.filter((id) => wanted.has(id));
-      if (kept.length !== stream.ids.length) {
-        stream.ids = kept;
+    const homeless: string[] = [];
+    for (const id of dirty) {
+      const wanted = this.#watched.get(id)?.subscribers.some((s) => s.watch) ??
+        false;
+      const stream = this.#streamOf.get(id);
+      if (wanted && stream === undefined) homeless.push(id);
+      if (!wanted && stream !== undefined) {
+        stream.ids.splice(stream.ids.indexOf(id), 1);
+        stream.stamps.delete(id);
+        this.#streamOf.delete(id);
+        this.#roomy.add(stream);
         changed.add(stream);
       }
-      for (const id of kept) wanted.delete(id);
     }
-    // What is left has no stream: fill streams with room, then new ones.
-    const homeless = [...wanted];
-    for (const stream of this.#streams) {
+    for (const stream of this.#roomy) {
       while (stream.ids.length < KEYS_PER_CALL && homeless.length > 0) {
-        stream.ids.push(homeless.pop()!);
+        this.#place(homeless.pop()!, stream);
         changed.add(stream);
       }
+      if (stream.ids.length === KEYS_PER_CALL) this.#roomy.delete(stream);
+      if (homeless.length === 0) break;
     }
     while (homeless.length > 0) {
       const stream: Stream = {
-        ids: homeless.splice(0, KEYS_PER_CALL),
+        ids: [],
         reader: undefined,
         stamps: new Map(),
         failures: 0,
         retry: undefined,
       };
-      this.#streams.add(stream);
+      while (stream.ids.length < KEYS_PER_CALL && homeless.length > 0) {
+        this.#place(homeless.pop()!, stream);
+      }
+      if (stream.ids.length < KEYS_PER_CALL) this.#roomy.add(stream);
       changed.add(stream);
     }
     for (const stream of changed) this.#open(stream);
   }
 
-  /**
-   * (Re)opens a stream on those of its keys still watched, then reads them;
-   * drops it if none is.
-   */
+  #place(id: string, stream: Stream): void {
+    stream.ids.push(id);
+    this.#streamOf.set(id, stream);
+  }
+
+  /** (Re)opens a stream on its keys, then reads them; drops it if empty. */
   #open(stream: Stream): void {
-    stream.ids = stream.ids.filter((id) => this.#watched.has(id));
     stream.reader?.cancel().catch(() => {});
     stream.reader = undefined;
     clearTimeout(stream.retry);
     stream.retry = undefined;
-    for (const [id, watched] of this.#watched) {
-      if (watched.stream === stream && !stream.ids.includes(id)) {
-        watched.stream = undefined;
-      }
-    }
     if (stream.ids.length === 0 || this.#closed !== undefined) {
-      this.#streams.delete(stream);
+      this.#roomy.delete(stream);
       return;
     }
-    const keys: Deno.KvKey[] = [];
-    for (const id of stream.ids) {
-      const watched = this.#watched.get(id)!;
-      watched.stream = stream;
-      keys.push(watched.key);
-    }
+    const keys = stream.ids.map((id) => this.#watched.get(id)!.key);
     let reader: Stream["reader"];
     try {
       reader = this.#kv.watch(keys).getReader();
@@ -251,14 +265,16 @@ export class Watcher {
       return;
     }
     stream.reader = reader;
-    this.#pump(stream, reader);
+    this.#pump(stream, reader, [...stream.ids]);
     // Listen first, then read: a commit before the watch began is read here.
     this.#read(stream.ids, undefined);
   }
 
+  /** Hands each frame of `reader` (watching `ids`, in order) to subscribers. */
   async #pump(
     stream: Stream,
     reader: NonNullable<Stream["reader"]>,
+    ids: string[],
   ): Promise<void> {
     let error: unknown;
     try {
@@ -266,10 +282,9 @@ export class Watcher {
         const { done, value } = await reader.read();
         if (done || stream.reader !== reader) break;
         stream.failures = 0;
-        for (const entry of value) {
-          const id = keyId(entry.key);
-          stream.stamps.set(id, entry.versionstamp);
-          this.#deliver(id, entry);
+        for (const [i, entry] of value.entries()) {
+          stream.stamps.set(ids[i]!, entry.versionstamp);
+          this.#deliver(ids[i]!, entry);
         }
       }
     } catch (caught) {
@@ -287,7 +302,7 @@ export class Watcher {
     stream.failures++;
     stream.retry = setTimeout(() => {
       stream.retry = undefined;
-      if (this.#streams.has(stream)) this.#open(stream);
+      this.#open(stream);
     }, delay);
   }
 
@@ -365,7 +380,7 @@ export class Watcher {
           (entries) => {
             for (const [j, entry] of entries.entries()) {
               const id = batch[j]!;
-              const stream = this.#watched.get(id)?.stream;
+              const stream = this.#streamOf.get(id);
               if (
                 poll !== undefined && stream?.reader !== undefined &&
                 stream.stamps.has(id) &&
@@ -396,12 +411,13 @@ export class Watcher {
   #close(error: unknown): void {
     if (this.#closed !== undefined) return;
     this.#closed = error;
-    for (const stream of this.#streams) {
+    for (const stream of new Set(this.#streamOf.values())) {
       clearTimeout(stream.retry);
       stream.reader?.cancel().catch(() => {});
       stream.reader = undefined;
     }
-    this.#streams.clear();
+    this.#streamOf.clear();
+    this.#roomy.clear();
     for (const poll of this.#polls.values()) clearTimeout(poll.timer);
     this.#polls.clear();
     this.#calls.drop();

@@ -15,6 +15,8 @@ import {
 import { Event, EventStateError } from "../mod.ts";
 import { KvEvent } from "../kv.ts";
 import { type Fault, faulty, type Plan } from "./kv_faults.ts";
+import { kvProcess } from "./kv_process.ts";
+import { Watcher } from "../kv/watcher.ts";
 import { assertTimesOut, kvFile } from "./_helpers.ts";
 
 /** A plan with no faults but the ones a test sets. */
@@ -435,4 +437,75 @@ Deno.test("KvEvent exceptions keep their class, name, message, stack, cause and 
     const got = await roundTrip(sent) as Error;
     assertEquals(got.message, "loop");
   });
+});
+
+Deno.test("KvEvent shares one watcher per handle: 10 keys a stream, 10 keys a read", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  using wrapped = faulty(kv, quiet());
+  const events = Array.from(
+    { length: 25 },
+    (_, i) =>
+      new KvEvent<number>(wrapped.kv, ["shared", i], { pollInterval: 50 }),
+  );
+  // Two instances on one key share its place in a stream.
+  events.push(
+    new KvEvent<number>(wrapped.kv, ["shared", 0], { pollInterval: 50 }),
+  );
+  const waits = events.map((evt) => evt.wait());
+  await new Promise((r) => setTimeout(r, 20));
+  const { counts } = wrapped.faults;
+  assertEquals(counts.watch, 3);
+  assertEquals(Watcher.of(wrapped.kv).streams, 3);
+  const before = counts.getMany;
+  await new Promise((r) => setTimeout(r, 120)); // two polls, or three
+  const polls = counts.getMany - before;
+  assert(polls >= 6 && polls <= 9, `${polls} reads: 3 a poll`);
+  await events[0]!.send(1);
+  assertEquals((await Promise.all(waits.slice(0, 1)))[0], 1);
+  for (const evt of events) await evt[Symbol.asyncDispose]();
+  await Promise.allSettled(waits);
+  assertEquals(Watcher.of(wrapped.kv).streams, 0, "nothing waits: no stream");
+});
+
+Deno.test("KvEvent with the default poll wakes a waiter whose watch missed the send", async () => {
+  await using file = await kvFile();
+  const [a, b] = [await file.open(), await file.open()];
+  // Every frame after the first is held back for good: watch() misses the
+  // send, as it misses another process's commits on a local file.
+  let frames = 0;
+  using wrapped = faulty(
+    a,
+    quiet(undefined, () => frames++ === 0 ? undefined : "hold"),
+  );
+  await using waiter = new KvEvent<string>(wrapped.kv, ["missed"]);
+  await using sender = new KvEvent<string>(b, ["missed"]);
+  const waiting = waiter.wait();
+  await new Promise((r) => setTimeout(r, 20));
+  await sender.send("found by a poll");
+  assertEquals(await settles(waiting, "the waiter"), {
+    status: "fulfilled",
+    value: "found by a poll",
+  });
+});
+
+Deno.test("KvEvent with the default options wakes a waiter in another process", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  const child = kvProcess("wait", file.path, "defaults", "defaults").spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) text += (await reader.read()).value ?? "";
+  await using evt = new KvEvent<string>(kv, ["defaults"]);
+  await evt.send("across processes");
+  while (text.split("\n").length < 3) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  assertEquals(JSON.parse(text.split("\n")[1]!), { value: "across processes" });
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  await child.stderr.cancel();
+  assertEquals((await child.status).code, 0);
 });

@@ -6,9 +6,12 @@
  * - `race <file> <id> <generations> <processes>`: for each generation, waits
  *   on the event, races a send of its own id, records who won, and moves to
  *   the next generation once every process has its value.
- * - `wait <file> <key part>`: waits once and prints the value.
- * - `latency <file> <rounds>`: for each round, waits on `["cross", round]`
- *   (pollInterval 10 ms), marks itself ready, and prints when it woke
+ * - `wait <file> <key part> [defaults]`: waits once (polling every 5 ms, or
+ *   with the default options) and prints the value.
+ * - `latency <file> <rounds> [floor]`: for each round, waits on
+ *   `["cross", "false", round]` (pollInterval 10 ms), or with `floor` polls
+ *   `["cross", "true", round, "value"]` with a bare `get()` every 10 ms;
+ *   marks itself ready, and prints when it woke
  *   (`performance.timeOrigin + performance.now()`), for `bench:kv`.
  * - `flight <file> <requests> <processes> <upstream ms>`: sends `requests`
  *   concurrent requests for one key through the single-flight example,
@@ -116,14 +119,33 @@ async function main(): Promise<void> {
       }
     }
   } else if (role === "wait") {
-    await using evt = new KvEvent<string>(kv, [args[0]!], { pollInterval: 5 });
+    await using evt = new KvEvent<string>(
+      kv,
+      [args[0]!],
+      args[1] === "defaults" ? {} : { pollInterval: 5 },
+    );
+    const waiting = evt.wait({ timeout: 30_000 });
+    // Reads hand over in call order: once this one is done, so is the
+    // first wait's read, and only a watch or a poll can wake it.
+    await evt.wait({ timeout: 0 }).catch(() => {});
     out({ ready: true });
-    out({ value: await evt.wait({ timeout: 30_000 }) });
+    out({ value: await waiting });
   } else if (role === "latency") {
+    const floor = args[1] === "floor";
     for (let round = 0; round < Number(args[0]); round++) {
-      await using evt = new KvEvent(kv, ["cross", round], { pollInterval: 10 });
-      const waiting = evt.wait();
-      await unlocked(() => kv.set(["cross", round, "ready"], true));
+      const key = ["cross", String(floor), round];
+      await using evt = new KvEvent(kv, key, { pollInterval: 10 });
+      // The floor: a bare get() every 10 ms, for a bare set().
+      const waiting = floor
+        ? (async () => {
+          while (
+            (await unlocked(() => kv.get([...key, "value"]))).value === null
+          ) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        })()
+        : evt.wait();
+      await unlocked(() => kv.set([...key, "ready"], true));
       await waiting;
       console.log(performance.timeOrigin + performance.now());
     }

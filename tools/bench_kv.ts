@@ -2,80 +2,177 @@
 /**
  * KvEvent on a real KV file: `deno task bench:kv`. Prints, as Markdown:
  *
- * - wake latency, send() to the waiter resuming, p50 and p99: two handles in
- *   one process (woken by watch()), and a waiter in another process (woken
- *   by the poll, at `pollInterval` 10 ms);
- * - 1,000 waiters on one key in one instance (one watch stream) against
- *   1,000 instances (a stream each): time from send() to the last wake.
+ * - what waiting events cost in one process on one handle, at 1, 100, 1,000
+ *   and 10,000 events: `kv.watch()` streams, the reads that start the waits,
+ *   reads per poll and a minute, and heap per waiting event (after a full
+ *   GC, the instance included), with the defaults, `pollInterval: 1_000`
+ *   (several local processes) and `pollInterval: Infinity` (Deploy);
+ * - wake latency, p50 and p99, by watch (two handles of one process) and by
+ *   poll (another process, `pollInterval` 10 ms), each beside its floor
+ *   measured in the same run: a bare `kv.watch()` woken by a bare `set()`,
+ *   and a bare `get()` every 10 ms.
  *
+ * Reads are counted by the wrapper of `tests/kv_faults.ts` with no fault.
  * Lone times on a shared machine: compare rows of one run. `BENCH_SCALE`
- * shrinks the round counts for a smoke run.
+ * shrinks the counts for a smoke run.
  *
  * @module
  */
 import { KvEvent } from "../kv.ts";
+import { Watcher } from "../kv/watcher.ts";
 import { unlocked } from "../examples/single_flight_kv.ts";
 import { kvProcess } from "../tests/kv_process.ts";
+import { faulty } from "../tests/kv_faults.ts";
 
 const scale = Number(Deno.env.get("BENCH_SCALE") ?? "1");
-const rounds = Math.max(3, Math.round(60 * scale));
-const waiters = Math.max(10, Math.round(1_000 * scale));
+const rounds = Math.max(5, Math.round(100 * scale));
+const sizes = [1, 100, 1_000, 10_000].map((n) =>
+  Math.max(1, Math.round(n * scale))
+);
 
 const dir = await Deno.makeTempDir({ prefix: "bench_kv_" });
 const path = `${dir}/kv.sqlite3`;
 const [a, b] = [await Deno.openKv(path), await Deno.openKv(path)];
 const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const gc = (globalThis as { gc?: () => void }).gc;
 
 function percentile(values: number[], p: number): number {
   const sorted = values.toSorted((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
-function row(what: string, samples: number[]): void {
+console.log(
+  `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores\n`,
+);
+
+console.log(
+  "| waiting events, one handle | options | streams | reads to start | reads per poll | reads a minute, steady | heap per waiting event |",
+);
+console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+const settings = [
+  ['defaults (`"auto"`)', {}, 1],
+  ["`pollInterval: 1_000`", { pollInterval: 1_000 }, 60],
+  ["`pollInterval: Infinity`", { pollInterval: Infinity }, 0],
+] as const;
+for (const [name, options, pollsAMinute] of settings) {
+  for (const size of sizes) {
+    using counted = faulty(await Deno.openKv(path), {
+      call: () => undefined,
+      frame: () => undefined,
+    });
+    const { kv, faults: { counts } } = counted;
+    const reads = () => counts.get + counts.getMany;
+    gc?.();
+    const heapBefore = Deno.memoryUsage().heapUsed;
+    const events = Array.from(
+      { length: size },
+      (_, i) => new KvEvent<number>(kv, ["cost", size, i], options),
+    );
+    const waits = events.map((evt) => evt.wait());
+    // Until the first reads are done: no read for 100 ms.
+    for (let last = -1; last !== reads();) {
+      last = reads();
+      await sleep(100);
+    }
+    const start = reads();
+    gc?.();
+    const heap = (Deno.memoryUsage().heapUsed - heapBefore) / size;
+    const streams = Watcher.of(kv).streams;
+    // One poll of the default and of 1_000 ms falls in this window.
+    await sleep(1_500);
+    const perPoll = reads() - start;
+    for (const evt of events) await evt[Symbol.asyncDispose]();
+    await Promise.allSettled(waits);
+    kv.close();
+    console.log(
+      `| ${
+        size.toLocaleString("en")
+      } | ${name} | ${streams} | ${start} | ${perPoll} | ${
+        (perPoll * pollsAMinute).toLocaleString("en")
+      } | ${gc ? `${(heap / 1024).toFixed(2)} KiB` : "(needs gc)"} |`,
+    );
+  }
+}
+console.log(
+  '\nReads a minute, steady: `"auto"` once it has backed off to one poll a minute (after about two minutes with nothing missed); every second for good once a poll finds a commit `watch()` missed.',
+);
+
+console.log("\n| wake latency, send() to the waiter | p50 | p99 | rounds |");
+console.log("| --- | ---: | ---: | ---: |");
+
+function row(what: string, samples: number[], floor?: number[]): void {
+  const ratio = floor === undefined
+    ? ""
+    : ` (${
+      (percentile(samples, 0.5) / percentile(floor, 0.5)).toFixed(2)
+    }x the floor)`;
   console.log(
-    `| ${what} | ${percentile(samples, 0.5).toFixed(1)} ms | ${
+    `| ${what} | ${percentile(samples, 0.5).toFixed(1)} ms${ratio} | ${
       percentile(samples, 0.99).toFixed(1)
     } ms | ${samples.length} |`,
   );
 }
 
-console.log(
-  `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores\n`,
-);
-console.log("| wake latency, send() to the waiter | p50 | p99 | rounds |");
-console.log("| --- | ---: | ---: | ---: |");
-
-{ // One process, two handles: watch() wakes the waiter.
-  const samples: number[] = [];
+/** Watch: the floor and KvEvent, interleaved round by round. */
+{
+  const floor: number[] = [];
+  const ours: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    await using waiter = new KvEvent<number>(a, ["latency", i], {
-      pollInterval: Infinity,
-    });
-    await using sender = new KvEvent<number>(b, ["latency", i]);
-    const woken = waiter.wait().then(now);
-    await new Promise((resolve) => setTimeout(resolve, 5)); // watching
-    const sent = now();
-    await sender.send(i);
-    samples.push(await woken - sent);
+    { // The floor: a bare watch, woken by a bare set().
+      const key = ["bare", i];
+      const reader = a.watch([key]).getReader();
+      await reader.read(); // the first frame: the key is absent
+      const woken = reader.read().then(now);
+      await sleep(5);
+      const sent = now();
+      await b.set(key, i);
+      floor.push(await woken - sent);
+      await reader.cancel();
+    }
+    {
+      await using waiter = new KvEvent<number>(a, ["watched", i], {
+        pollInterval: Infinity,
+      });
+      await using sender = new KvEvent<number>(b, ["watched", i]);
+      const woken = waiter.wait().then(now);
+      await sleep(5); // watching
+      const sent = now();
+      await sender.send(i);
+      ours.push(await woken - sent);
+    }
   }
-  row("one process, two handles (watch)", samples);
+  row("floor: bare `kv.watch()`, bare `set()`", floor);
+  row("two handles of one process (watch)", ours, floor);
 }
 
-{ // Another process: the poll wakes it (watch() misses other processes).
+/** Poll: another process, the floor's rounds first. */
+async function crossProcess(floor: boolean): Promise<number[]> {
   const samples: number[] = [];
-  const child = kvProcess("latency", path, String(rounds)).spawn();
+  const child = kvProcess(
+    "latency",
+    path,
+    String(rounds),
+    ...(floor ? ["floor"] : []),
+  ).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (let i = 0; i < rounds; i++) {
+    const key = ["cross", String(floor), i];
     // Until the other process waits (bounded: 10 s).
     for (let tries = 0; tries < 5_000; tries++) {
-      const ready = await unlocked(() => a.get(["cross", i, "ready"]));
+      const ready = await unlocked(() => a.get([...key, "ready"]));
       if (ready.value === true) break;
-      await new Promise((resolve) => setTimeout(resolve, 2));
+      await sleep(2);
     }
-    await using sender = new KvEvent<number>(a, ["cross", i]);
+    await sleep(Math.random() * 10); // any phase of its poll
     const sent = now();
-    await sender.send(i);
+    if (floor) {
+      await unlocked(() => a.set([...key, "value"], i));
+    } else {
+      await using sender = new KvEvent<number>(a, key);
+      await sender.send(i);
+    }
     while (!buffer.includes("\n")) {
       const { done, value } = await lines.read();
       if (done) throw new Error("the waiting process ended early");
@@ -86,51 +183,15 @@ console.log("| --- | ---: | ---: | ---: |");
     samples.push(Number(line) - sent);
   }
   await child.status;
-  row("another process, pollInterval 10 ms (poll)", samples);
+  return samples;
 }
-
-console.log(
-  `\n| ${
-    waiters.toLocaleString("en")
-  } waiters on one key | send() to the last wake | kv.watch() calls |`,
+const pollFloor = await crossProcess(true);
+row("floor: bare `get()` every 10 ms, another process", pollFloor);
+row(
+  "another process, pollInterval 10 ms (poll)",
+  await crossProcess(false),
+  pollFloor,
 );
-console.log("| --- | ---: | ---: |");
-for (const perWaiter of [false, true]) {
-  let watches = 0;
-  const watch = a.watch.bind(a);
-  a.watch = ((...args: Parameters<typeof watch>) => {
-    watches++;
-    return watch(...args);
-  }) as typeof watch;
-  const key = ["fan", String(perWaiter)];
-  const events = Array.from(
-    { length: perWaiter ? waiters : 1 },
-    () => new KvEvent<number>(a, key, { pollInterval: Infinity }),
-  );
-  const woken = Array.from(
-    { length: waiters },
-    (_, i) => events[perWaiter ? i : 0]!.wait(),
-  );
-  // Until every instance watches (bounded: 10 s).
-  const expected = events.length;
-  for (let i = 0; i < 1_000 && watches < expected; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  await using sender = new KvEvent<number>(b, key);
-  const sent = now();
-  await sender.send(1);
-  await Promise.all(woken);
-  const last = now() - sent;
-  for (const evt of events) await evt[Symbol.asyncDispose]();
-  a.watch = watch;
-  console.log(
-    `| ${
-      perWaiter
-        ? "an instance (a stream) per waiter"
-        : "one instance (one stream)"
-    } | ${last.toFixed(1)} ms | ${watches} |`,
-  );
-}
 
 a.close();
 b.close();
