@@ -5,7 +5,7 @@
  * storage call is bounded and retried. Nothing here wakes anybody: that is
  * `watcher.ts`; nothing here knows about waiters: that is `kv.ts`.
  *
- * Layout, version 1 (0.3.0 on). Under the event's key `k`:
+ * Layout, version 1 (the releases after 0.2.0). Under the event's key `k`:
  *
  * - `[...k, "v1"]`, the head: `{ generation, sent, reset }`. `generation`
  *   is the current generation, `sent` says whether (and how, and by whom) it
