@@ -152,6 +152,8 @@ export class KvEvent<T = void> implements AsyncDisposable {
   /** Why no waiter can be woken any more: disposal, or a closed handle. */
   #ended: unknown = undefined;
   #disposed = false;
+  /** The newest head this instance read or heard of: what inspect shows. */
+  #known: Head | undefined = undefined;
   /**
    * The reads and pauses done for waiters: dropped when the last waiter
    * leaves, so that no timer outlives them.
@@ -301,29 +303,118 @@ export class KvEvent<T = void> implements AsyncDisposable {
   }
 
   /**
+   * The event's name: its key, the parts joined by `/`, as its errors and
+   * inspect output show it.
+   *
+   * @returns The name.
+   */
+  get name(): string {
+    return this.#name;
+  }
+
+  /**
+   * How many waiters this instance has (those of other instances, isolates
+   * and processes are not counted): plain and bounded, until each settles.
+   *
+   * @returns The number of this instance's waiters.
+   */
+  get waiting(): number {
+    return this.#active;
+  }
+
+  /**
    * Whether this generation was sent, with a value or an exception: one
    * read.
    *
    * @returns `true` once sent, until `reset()`.
    */
   async ready(): Promise<boolean> {
-    return headOf(await this.#store.head()).sent !== null;
+    return (await this.#head()).sent !== null;
+  }
+
+  /**
+   * Whether this generation was sent a value: one read.
+   *
+   * @returns `true` once sent a value, until `reset()`.
+   */
+  async hasResult(): Promise<boolean> {
+    return (await this.#head()).sent?.ok === true;
+  }
+
+  /**
+   * Whether this generation was sent an exception: one read.
+   *
+   * @returns `true` once sent an exception, until `reset()`.
+   */
+  async hasException(): Promise<boolean> {
+    return (await this.#head()).sent?.ok === false;
   }
 
   /**
    * The value sent, without waiting: throws the exception sent, and gives
-   * `undefined` while this generation is fresh.
+   * `undefined` (or `notReady`) while this generation is fresh.
    *
    * @returns The value sent, or `undefined`.
    * @throws {unknown} The exception sent, if any.
    */
-  async poll(): Promise<T | undefined> {
-    const head = headOf(await this.#store.head());
-    if (head.sent === null) return undefined;
-    const outcome = await this.#store.outcome(head.generation);
-    if (outcome === null) return undefined; // expired meanwhile
+  poll(): Promise<T | undefined>;
+  /**
+   * The value sent, without waiting: throws the exception sent, and gives
+   * `notReady` while this generation is fresh.
+   *
+   * @typeParam D The type of `notReady`.
+   * @param notReady What to give while fresh.
+   * @returns The value sent, or `notReady`.
+   * @throws {unknown} The exception sent, if any.
+   */
+  poll<D>(notReady: D): Promise<T | D>;
+  async poll(notReady?: unknown): Promise<unknown> {
+    const outcome = await this.#outcome();
+    if (outcome === null) return notReady;
     if (!outcome.ok) throw outcome.error;
-    return outcome.value as T;
+    return outcome.value;
+  }
+
+  /**
+   * The value sent, or `undefined` if this generation is fresh or was sent
+   * an exception. Never rejects for an exception sent.
+   *
+   * @returns The value sent, or `undefined`.
+   */
+  pollResult(): Promise<T | undefined>;
+  /**
+   * The value sent, or `notReady` if this generation is fresh or was sent
+   * an exception. Never rejects for an exception sent.
+   *
+   * @typeParam D The type of `notReady`.
+   * @param notReady What to give when there is no value.
+   * @returns The value sent, or `notReady`.
+   */
+  pollResult<D>(notReady: D): Promise<T | D>;
+  async pollResult(notReady?: unknown): Promise<unknown> {
+    const outcome = await this.#outcome();
+    return outcome?.ok ? outcome.value : notReady;
+  }
+
+  /**
+   * The exception sent, or `undefined` if this generation is fresh or was
+   * sent a value.
+   *
+   * @returns The exception sent, or `undefined`.
+   */
+  pollException(): Promise<unknown>;
+  /**
+   * The exception sent, or `notReady` if this generation is fresh or was
+   * sent a value.
+   *
+   * @typeParam D The type of `notReady`.
+   * @param notReady What to give when there is no exception.
+   * @returns The exception sent, or `notReady`.
+   */
+  pollException<D>(notReady: D): Promise<unknown>;
+  async pollException(notReady?: unknown): Promise<unknown> {
+    const outcome = await this.#outcome();
+    return outcome !== null && !outcome.ok ? outcome.error : notReady;
   }
 
   /**
@@ -362,6 +453,82 @@ export class KvEvent<T = void> implements AsyncDisposable {
         "AbortError",
       ),
     );
+  }
+
+  /**
+   * Shows the event in `console.log()`, Node's `util.inspect()` and
+   * `Deno.inspect()` with what this instance last knew, without a read:
+   * `KvEvent { name: "jobs/42", generation: 3, ready: true, waiting: 0 }`,
+   * or `KvEvent { name: "jobs/42", read: false, waiting: 1 }` before its
+   * first read.
+   *
+   * @param _depth Node's current depth.
+   * @param options Node's inspect options.
+   * @param inspect Node's inspect function.
+   * @returns The event, described.
+   * @ignore
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options?: unknown) => string,
+  ): string {
+    const known = this.#known;
+    return `KvEvent ${
+      inspect(
+        known === undefined
+          ? { name: this.#name, read: false, waiting: this.waiting }
+          : known.sent === null
+          ? {
+            name: this.#name,
+            generation: known.generation,
+            ready: false,
+            waiting: this.waiting,
+          }
+          : {
+            name: this.#name,
+            generation: known.generation,
+            ready: true,
+            sent: known.sent.ok ? "a value" : "an exception",
+            waiting: this.waiting,
+          },
+        options,
+      )
+    }`;
+  }
+
+  /**
+   * `"KvEvent"`, so that `String(evt)` gives `[object KvEvent]`.
+   *
+   * @returns The tag.
+   */
+  get [Symbol.toStringTag](): string {
+    return "KvEvent";
+  }
+
+  /** Reads the head, and remembers it for inspect. */
+  async #head(): Promise<Head> {
+    const head = headOf(await this.#store.head());
+    this.#learn(head);
+    return head;
+  }
+
+  /** This generation's outcome, read now; `null` while fresh. */
+  async #outcome(): Promise<Outcome | null> {
+    const head = await this.#head();
+    if (head.sent === null) return null;
+    return await this.#store.outcome(head.generation); // null: expired
+  }
+
+  /** Remembers the newest head this instance has seen. */
+  #learn(head: Head): void {
+    const known = this.#known;
+    if (
+      known === undefined || head.generation > known.generation ||
+      (head.generation === known.generation && head.sent !== null)
+    ) {
+      this.#known = head;
+    }
   }
 
   /**
@@ -506,6 +673,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
       }
       try {
         const head = headOf(await this.#store.head(this.#pending()));
+        this.#learn(head);
         const outcome = head.sent === null
           ? null
           : await this.#store.outcome(head.generation, this.#pending());
@@ -557,6 +725,7 @@ export class KvEvent<T = void> implements AsyncDisposable {
 
   /** A head was read: fetch the outcome of every generation it says was sent. */
   #heard(head: Head): void {
+    this.#learn(head);
     for (const [generation, local] of this.#locals) {
       if (local.ready()) continue;
       if (

@@ -19,6 +19,9 @@ import { assertTimesOut, kvFile, settled } from "./tests/_helpers.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
 const RERESET = "Trying to re-reset() a fresh event.";
+/** Misuse names the key, as Event's misuse names a named event. */
+const named = (message: string, key: string) =>
+  `${message} (KvEvent ${JSON.stringify(key)})`;
 
 /** Runs `tests/kv_process.ts` in a process of its own. */
 function spawn(args: string[]): Deno.ChildProcess {
@@ -42,13 +45,13 @@ Deno.test("KvEvent keeps Event's semantics and messages", async () => {
   assertEquals(await evt.ready(), false);
   assertEquals(await evt.poll(), undefined);
   const error = await assertRejects(() => evt.reset(), EventStateError);
-  assertEquals(error.message, RERESET);
+  assertEquals(error.message, named(RERESET, "basic"));
   const waiting = evt.wait();
   await evt.send("a");
   assertEquals(await waiting, "a");
   assertEquals([await evt.ready(), await evt.poll()], [true, "a"]);
   const again = await assertRejects(() => evt.send("b"), EventStateError);
-  assertEquals(again.message, RESEND);
+  assertEquals(again.message, named(RESEND, "basic"));
   assertEquals(await evt.poll(), "a", "a losing send changes nothing");
   await evt.reset();
   assertEquals(await evt.ready(), false);
@@ -289,7 +292,7 @@ Deno.test("KvEvent reset() races: one wins, the other finds the event fresh", as
     o.status === "rejected"
   ) as PromiseRejectedResult;
   assertInstanceOf(lost.reason, EventStateError);
-  assertEquals(lost.reason.message, RERESET);
+  assertEquals(lost.reason.message, named(RERESET, "reset"));
 });
 
 Deno.test("KvEvent disposal rejects only the waiters whose generation was not sent", async () => {
@@ -373,4 +376,102 @@ Deno.test("KvEvent() refuses bad arguments, naming them", async (t) => {
       assertEquals(error.message, message);
     });
   }
+});
+
+/** Every query of an event, as one record: what Event answers, awaited. */
+async function queries(evt: KvEvent<string>): Promise<unknown> {
+  return {
+    ready: await evt.ready(),
+    hasResult: await evt.hasResult(),
+    hasException: await evt.hasException(),
+    poll: await evt.poll("fresh").catch((error) => `threw ${error.message}`),
+    pollResult: await evt.pollResult(-1),
+    pollException: await evt.pollException(-1).then((error) =>
+      error instanceof Error ? `${error.name}: ${error.message}` : error
+    ),
+  };
+}
+
+const FRESH = {
+  ready: false,
+  hasResult: false,
+  hasException: false,
+  poll: "fresh",
+  pollResult: -1,
+  pollException: -1,
+};
+const VALUE = {
+  ready: true,
+  hasResult: true,
+  hasException: false,
+  poll: "v",
+  pollResult: "v",
+  pollException: -1,
+};
+const EXCEPTION = {
+  ready: true,
+  hasResult: false,
+  hasException: true,
+  poll: "threw boom",
+  pollResult: -1,
+  pollException: "RangeError: boom",
+};
+
+Deno.test("KvEvent answers every query Event has, across handles and processes", async (t) => {
+  await using file = await kvFile();
+  const [a, b] = [await file.open(), await file.open()];
+  await using here = new KvEvent<string>(a, ["queries"]);
+  await using there = new KvEvent<string>(b, ["queries"]);
+  /** What another process's instance answers. */
+  async function elsewhere(): Promise<unknown> {
+    const [line] = await lines(spawn(["queries", file.path, "queries"]));
+    return line;
+  }
+  for (
+    const [state, expected, make] of [
+      ["fresh", FRESH, async () => {}],
+      ["sent a value", VALUE, () => there.send("v")],
+      ["sent an exception", EXCEPTION, async () => {
+        await there.reset();
+        await there.sendException(new RangeError("boom"));
+      }],
+    ] as const
+  ) {
+    await t.step(state, async () => {
+      await make();
+      assertEquals(await queries(here), expected, "another handle");
+      assertEquals(await elsewhere(), expected, "another process");
+    });
+  }
+});
+
+Deno.test("KvEvent has Event's name, waiting and inspect, without a read", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  await using evt = new KvEvent<string>(kv, ["jobs", 42]);
+  assertEquals(evt.name, "jobs/42");
+  assertEquals(String(evt), "[object KvEvent]");
+  assertEquals(
+    Deno.inspect(evt, { breakLength: Infinity }),
+    'KvEvent { name: "jobs/42", read: false, waiting: 0 }',
+  );
+  const waiting = [evt.wait(), evt.wait({ timeout: 10_000 })];
+  assertEquals(evt.waiting, 2, "this instance's waiters");
+  await evt.wait({ timeout: 0 }).catch(() => {}); // the head was read
+  assertEquals(
+    Deno.inspect(evt, { breakLength: Infinity }),
+    'KvEvent { name: "jobs/42", generation: 0, ready: false, waiting: 2 }',
+  );
+  await evt.send("done");
+  await Promise.all(waiting);
+  assertEquals(evt.waiting, 0);
+  assertEquals(
+    Deno.inspect(evt, { breakLength: Infinity }),
+    'KvEvent { name: "jobs/42", generation: 0, ready: true, sent: "a value", waiting: 0 }',
+  );
+  await evt.reset();
+  assertEquals(
+    Deno.inspect(evt, { breakLength: Infinity }),
+    'KvEvent { name: "jobs/42", generation: 1, ready: false, waiting: 0 }',
+  );
 });

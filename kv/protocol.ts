@@ -143,7 +143,7 @@ export class EventStore {
     for (let tries = 0;; tries++) {
       const entry = await this.head();
       const head = headOf(entry);
-      if (head.sent !== null) throw new EventStateError(RESEND_MESSAGE);
+      if (head.sent !== null) throw this.#misuse(RESEND_MESSAGE);
       const next: Head = { ...head, sent };
       const options = { expireIn: this.#expireIn };
       let result: Deno.KvCommitResult | Deno.KvCommitError;
@@ -171,7 +171,7 @@ export class EventStore {
           return next;
         }
         if (record !== null) {
-          throw new EventStateError(RESEND_MESSAGE);
+          throw this.#misuse(RESEND_MESSAGE);
         }
         if (tries >= MAX_TRIES) {
           throw error;
@@ -195,7 +195,7 @@ export class EventStore {
     for (let tries = 0;; tries++) {
       const entry = await this.head();
       const head = headOf(entry);
-      if (head.sent === null) throw new EventStateError(RERESET_MESSAGE);
+      if (head.sent === null) throw this.#misuse(RERESET_MESSAGE);
       const next: Head = {
         generation: head.generation + 1,
         sent: null,
@@ -225,6 +225,13 @@ export class EventStore {
         throw new Error("Cannot reset: too much contention");
       }
     }
+  }
+
+  /** Misuse, naming the event as `Event` names a named one. */
+  #misuse(message: string): EventStateError {
+    return new EventStateError(
+      `${message} (KvEvent ${JSON.stringify(this.key.map(String).join("/"))})`,
+    );
   }
 
   /**

@@ -16,6 +16,8 @@
  * - `flight <file> <requests> <processes> <upstream ms>`: sends `requests`
  *   concurrent requests for one key through the single-flight example,
  *   once every process is ready; the upstream counts its calls in KV.
+ * - `queries <file> <key part>`: prints what every query of the event
+ *   answers (`ready()`, `hasResult()` ... `pollException()`).
  * - `history <file> <id> <rounds> <processes> <seed>`: runs the rounds of
  *   `tests/kv_history.ts` under faults from the seed, and prints its
  *   history, an operation a line.
@@ -170,6 +172,18 @@ async function main(): Promise<void> {
     for (const response of responses) {
       out({ status: response.status, body: await response.text() });
     }
+  } else if (role === "queries") {
+    await using evt = new KvEvent<string>(kv, [args[0]!]);
+    out({
+      ready: await evt.ready(),
+      hasResult: await evt.hasResult(),
+      hasException: await evt.hasException(),
+      poll: await evt.poll("fresh").catch((error) => `threw ${error.message}`),
+      pollResult: await evt.pollResult(-1),
+      pollException: await evt.pollException(-1).then((error) =>
+        error instanceof Error ? `${error.name}: ${error.message}` : error
+      ),
+    });
   } else if (role === "history") {
     const [id, rounds, processes, seed] = args.map(Number) as [
       number,
