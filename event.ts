@@ -97,6 +97,41 @@ export interface EventIterator<E> extends AsyncIterableIterator<E> {
   [Symbol.asyncIterator](): EventIterator<E>;
 }
 
+/**
+ * The key of the method by which an event that lives outside this isolate's
+ * memory (a `KvEvent` of `@seed/event/kv`) joins {@linkcode Event.first} and
+ * {@linkcode Event.iterate} beside in-memory events. A symbol of the global
+ * registry, so that every copy of the module agrees on it.
+ */
+export const WAITABLE: unique symbol = Symbol.for("@seed/event.waitable");
+
+/**
+ * An event that {@linkcode Event.first} and {@linkcode Event.iterate} can
+ * wait for beside in-memory events: a `KvEvent`, or any object that keeps
+ * this contract.
+ */
+export interface Waitable {
+  /**
+   * The event's name, for the timeout messages of `first()` and `iterate()`.
+   */
+  readonly name?: string | undefined;
+  /**
+   * Starts watching: calls `sent()` once the event is sent (a value or an
+   * exception), or `failed(error)` if it can never be (its storage is
+   * gone); at most one of them, once, never synchronously. Once `signal` is
+   * aborted it calls neither and leaves nothing behind.
+   *
+   * @param sent Called once the event is sent.
+   * @param failed Called if the event can never be sent.
+   * @param signal Aborted when the caller no longer watches.
+   */
+  [WAITABLE](
+    sent: () => void,
+    failed: (error: unknown) => void,
+    signal: AbortSignal,
+  ): void;
+}
+
 const FRESH = 0;
 const VALUE = 1;
 const EXCEPTION = 2;
@@ -365,7 +400,7 @@ export class Event<T = void> {
    * ```
    */
   // deno-lint-ignore no-explicit-any
-  static first<E extends Event<any>>(
+  static first<E extends Event<any> | Waitable>(
     events: Iterable<E>,
     options?: WaitOptions,
   ): Promise<E> {
@@ -379,7 +414,7 @@ export class Event<T = void> {
     }
     // The iterable and the getters above called out: read readiness now.
     for (const evt of list) {
-      if (evt.#state !== FRESH) return Promise.resolve(evt);
+      if (isEvent(evt) && evt.#state !== FRESH) return Promise.resolve(evt);
     }
     const { promise, resolve, reject } = withResolvers<E>();
     const selection = new Selection<E>("first", (evt) => {
@@ -425,7 +460,7 @@ export class Event<T = void> {
    * ```
    */
   // deno-lint-ignore no-explicit-any
-  static iterate<E extends Event<any>>(
+  static iterate<E extends Event<any> | Waitable>(
     events: Iterable<E>,
     options?: WaitOptions,
   ): EventIterator<E> {
@@ -1548,10 +1583,22 @@ function siftDown<T>(heap: Waiter<T>[], index: number): void {
  */
 // deno-lint-ignore no-explicit-any
 type AnyEvent = Event<any>;
+/** What `first()` and `iterate()` watch: events, and waitables. */
+type Selectable = AnyEvent | Waitable;
+
+/** Whether a value keeps the {@linkcode Waitable} contract (not an Event). */
+function isWaitable(value: unknown): value is Waitable {
+  try {
+    return typeof value === "object" && value !== null &&
+      typeof (value as Waitable)[WAITABLE] === "function";
+  } catch {
+    return false; // a Proxy whose get trap throws
+  }
+}
 
 /** Told synchronously when an event it watches is sent: see Selection. */
 interface Watcher {
-  sent(evt: AnyEvent): void;
+  sent(evt: Selectable): void;
 }
 
 /** Tells the watchers of an event, detached from it, that it was sent. */
@@ -1570,7 +1617,7 @@ function tell(
  * Checks the arguments of `Event.first()` or `Event.iterate()`: throws on a
  * bad one, and throws the signal's reason if it is already aborted.
  */
-function selectArgs<E extends AnyEvent>(
+function selectArgs<E extends Selectable>(
   events: Iterable<E>,
   options: WaitOptions | undefined,
   method: string,
@@ -1586,7 +1633,7 @@ function selectArgs<E extends AnyEvent>(
   }
   const list: E[] = [];
   for (const evt of events) {
-    if (!isEvent(evt)) {
+    if (!isEvent(evt) && !isWaitable(evt)) {
       throw new TypeError(
         `Event.${method}() needs events, got ${
           show(evt)
@@ -1624,7 +1671,7 @@ function lookalike(value: unknown): string {
  * out"): it watches every event before it calls out to the signal or the
  * host's timers, and its listener and timer do nothing once it stopped.
  */
-class Selection<E extends AnyEvent> implements Watcher {
+class Selection<E extends Selectable> implements Watcher {
   /** The events watched; those sent have dropped this watcher already. */
   #events: E[] = [];
   /** How many of them are still watched. */
@@ -1632,6 +1679,8 @@ class Selection<E extends AnyEvent> implements Watcher {
   #signal: AbortSignal | undefined = undefined;
   #alarm: Alarm | undefined = undefined;
   #stopped = false;
+  /** Aborted on stop: releases the waitables watched. */
+  #released: AbortController | undefined = undefined;
   readonly #method: "first" | "iterate";
   readonly #onSent: (evt: E) => void;
   readonly #onFail: (error: unknown) => void;
@@ -1659,9 +1708,22 @@ class Selection<E extends AnyEvent> implements Watcher {
     // iterate() lists each event once; first() does not count them.
     this.#events = events;
     this.#remaining = events.length;
-    for (const evt of events) watch(evt, this);
+    const waitables: E[] = [];
+    for (const evt of events) {
+      if (isEvent(evt)) watch(evt, this);
+      else waitables.push(evt);
+    }
     // Every event is watched: call out (see "Calls out").
     try {
+      for (const evt of waitables) {
+        if (this.#stopped) break;
+        const { signal } = this.#released ??= new AbortController();
+        (evt as Waitable)[WAITABLE](() => {
+          if (!signal.aborted) this.sent(evt);
+        }, (error) => {
+          if (!signal.aborted) this.fail(error);
+        }, signal);
+      }
       if (signal !== undefined) {
         this.#signal = signal;
         listen(signal, this.#abort, () => this.#stopped);
@@ -1686,7 +1748,7 @@ class Selection<E extends AnyEvent> implements Watcher {
     }
   }
 
-  sent(evt: AnyEvent): void {
+  sent(evt: Selectable): void {
     // The event dropped this watcher as it was sent.
     this.#remaining--;
     if (!this.#stopped) this.#onSent(evt as E);
@@ -1703,9 +1765,14 @@ class Selection<E extends AnyEvent> implements Watcher {
     this.#stopped = true;
     const events = this.#events;
     this.#events = [];
-    for (const evt of events) unwatch(evt, this);
+    for (const evt of events) if (isEvent(evt)) unwatch(evt, this);
     // The state is whole: call out.
     if (this.#signal !== undefined) unlisten(this.#signal, this.#abort);
+    try {
+      this.#released?.abort();
+    } catch {
+      // A waitable's abort listener threw: it was released all the same.
+    }
     disarm(this.#alarm?.take());
   }
 
@@ -1715,7 +1782,7 @@ class Selection<E extends AnyEvent> implements Watcher {
 }
 
 /** What `Event.iterate()` returns. */
-class Iteration<E extends AnyEvent> implements EventIterator<E> {
+class Iteration<E extends Selectable> implements EventIterator<E> {
   /** Events ready and not yet given, in the order to give them. */
   #ready: Queue<E> = new Queue();
   /** next() calls waiting for an event. */
@@ -1736,7 +1803,7 @@ class Iteration<E extends AnyEvent> implements EventIterator<E> {
     }
     const fresh: E[] = [];
     for (const evt of new Set(list)) {
-      if (evt.ready()) this.#ready.push(evt);
+      if (isEvent(evt) && evt.ready()) this.#ready.push(evt);
       else fresh.push(evt);
     }
     if (fresh.length === 0) return;
@@ -1947,11 +2014,11 @@ function eventName(evt: AnyEvent): string {
 }
 
 /** Several events as messages name them: `3 events ("a", "b" and 1 unnamed)`. */
-function eventsName(events: AnyEvent[]): string {
+function eventsName(events: Selectable[]): string {
   const count = `${events.length} event${events.length === 1 ? "" : "s"}`;
   const named: string[] = [];
   for (const evt of events) {
-    const name = names.get(evt);
+    const name = isEvent(evt) ? names.get(evt) : waitableName(evt);
     if (name !== undefined) named.push(JSON.stringify(name));
   }
   if (named.length === 0) return count;
@@ -1963,6 +2030,16 @@ function eventsName(events: AnyEvent[]): string {
   return `${count} (${
     parts.length > 0 ? `${parts.join(", ")} and ` : ""
   }${last})`;
+}
+
+/** A waitable's name, if it has one that is a string: never throws. */
+function waitableName(evt: Waitable): string | undefined {
+  try {
+    const { name } = evt;
+    return typeof name === "string" ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -19,7 +19,13 @@
  *
  * @module
  */
-import { Event, EventStateError, type WaitOptions } from "./event.ts";
+import {
+  Event,
+  EventStateError,
+  WAITABLE,
+  type Waitable,
+  type WaitOptions,
+} from "./event.ts";
 import {
   Dropped,
   EventStore,
@@ -126,7 +132,7 @@ const MAX_DATE = 8.64e15;
  * console.log(await done); // "finished"
  * ```
  */
-export class KvEvent<T = void> implements AsyncDisposable {
+export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   readonly #store: EventStore;
   readonly #watcher: Watcher;
   readonly #subscriber: Subscriber;
@@ -448,11 +454,37 @@ export class KvEvent<T = void> implements AsyncDisposable {
       // Storage is gone: the waiters left reject below.
     }
     this.#end(
-      new DOMException(
-        `The KvEvent ${this.#name} was disposed before it was sent`,
-        "AbortError",
+      ending(
+        new DOMException(
+          `The KvEvent ${this.#name} was disposed before it was sent`,
+          "AbortError",
+        ),
       ),
     );
+  }
+
+  /**
+   * Lets {@linkcode Event.first} and {@linkcode Event.iterate} wait for this
+   * event beside in-memory ones: a `wait()` bound by `signal`, so that
+   * nothing is left once the selection is done.
+   *
+   * @param sent Called once this generation is sent.
+   * @param failed Called if it can never be: the handle was closed, or the
+   * event disposed.
+   * @param signal Aborted when the selection no longer watches.
+   * @ignore
+   */
+  [WAITABLE](
+    sent: () => void,
+    failed: (error: unknown) => void,
+    signal: AbortSignal,
+  ): void {
+    this.wait({ signal }).then(sent, (error) => {
+      if (signal.aborted) return;
+      // An exception sent is a send; an ending is not.
+      if (endings.has(error as object)) failed(error);
+      else sent();
+    });
   }
 
   /**
@@ -538,9 +570,11 @@ export class KvEvent<T = void> implements AsyncDisposable {
   #wait(options: WaitOptions | undefined, started: number): Promise<T> {
     if (this.#disposed) {
       return Promise.reject(
-        new DOMException(
-          `The KvEvent ${this.#name} was disposed`,
-          "AbortError",
+        ending(
+          new DOMException(
+            `The KvEvent ${this.#name} was disposed`,
+            "AbortError",
+          ),
         ),
       );
     }
@@ -754,8 +788,10 @@ export class KvEvent<T = void> implements AsyncDisposable {
           this.#feed(
             generation,
             outcome ?? {
-              ended: new Error(
-                `The state of KvEvent ${this.#name}, generation ${generation}, expired before it was read (expireIn)`,
+              ended: ending(
+                new Error(
+                  `The state of KvEvent ${this.#name}, generation ${generation}, expired before it was read (expireIn)`,
+                ),
               ),
             },
           );
@@ -782,13 +818,24 @@ export class KvEvent<T = void> implements AsyncDisposable {
   }
 }
 
+/** The errors that say a waiter can never be woken (not sent ones). */
+const endings: WeakSet<object> = new WeakSet();
+
+/** Marks an error as an ending (see `endings`). */
+function ending<E extends object>(error: E): E {
+  endings.add(error);
+  return error;
+}
+
 /** The error of a waiter whose database handle was closed. */
 function closedError(name: string, cause: unknown): Error {
-  return new Error(
-    `Cannot wait for KvEvent ${
-      JSON.stringify(name)
-    }: its database was closed before it was sent`,
-    { cause },
+  return ending(
+    new Error(
+      `Cannot wait for KvEvent ${
+        JSON.stringify(name)
+      }: its database was closed before it was sent`,
+      { cause },
+    ),
   );
 }
 
