@@ -34,13 +34,22 @@ import {
   headOf,
   isClosed,
   type KvHandle,
+  type KvKey,
   type Outcome,
   Pending,
 } from "./kv/protocol.ts";
 import { type Subscriber, Watcher } from "./kv/watcher.ts";
 
-// What a losing send rejects with, for code that imports only this module.
+// What a losing send rejects with, for code that imports only this module,
+// and the types of the constructor's arguments.
 export { EventStateError, type WaitOptions };
+export type {
+  KvAtomic,
+  KvEntryMaybe,
+  KvHandle,
+  KvKey,
+  KvKeyPart,
+} from "./kv/protocol.ts";
 
 /** Options for the {@linkcode KvEvent} constructor. */
 export interface KvEventOptions {
@@ -175,8 +184,8 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * long a storage call may take.
    * @throws {TypeError | RangeError} On a bad option, naming the value.
    */
-  constructor(kv: Deno.Kv, key: Deno.KvKey, options: KvEventOptions = {}) {
-    const handle = kv as KvHandle | null | undefined;
+  constructor(kv: KvHandle, key: KvKey, options: KvEventOptions = {}) {
+    const handle = kv as KvHandle | null | undefined; // checked, not trusted
     if (
       typeof handle?.atomic !== "function" ||
       typeof handle.get !== "function" ||

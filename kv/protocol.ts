@@ -27,11 +27,88 @@
 import { serialize } from "node:v8";
 import { EventStateError } from "../event.ts";
 
+/** A part of a Deno KV key, as `KvKeyPart` (and `@deno/kv`'s). */
+export type KvKeyPart =
+  | Uint8Array
+  | string
+  | number
+  | bigint
+  | boolean
+  | symbol;
+
+/** A Deno KV key, as `KvKey`. */
+export type KvKey = readonly KvKeyPart[];
+
+/** What a read of one key gives, as `Deno.KvEntryMaybe`. */
+export interface KvEntryMaybe<V = unknown> {
+  /** The key read. */
+  key: KvKey;
+  /** Its value, `null` if absent. */
+  value: V | null;
+  /** Its version, `null` if absent. */
+  versionstamp: string | null;
+}
+
+/** An atomic operation, as much of `Deno.AtomicOperation` as is used. */
+export interface KvAtomic {
+  /**
+   * Adds checks that keys still hold these versions.
+   *
+   * @param checks The keys and versions.
+   * @returns The operation.
+   */
+  check(...checks: { key: KvKey; versionstamp: string | null }[]): KvAtomic;
+  /**
+   * Adds a write.
+   *
+   * @param key The key.
+   * @param value The value.
+   * @param options When it expires.
+   * @returns The operation.
+   */
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): KvAtomic;
+  /**
+   * Commits it: `ok` false if a check failed.
+   *
+   * @returns Whether it was written.
+   */
+  commit(): Promise<{ ok: boolean }>;
+}
+
 /**
- * What KvEvent needs of a database handle: `Deno.Kv`, or the `Kv` of the
- * `@deno/kv` package in Node.
+ * What KvEvent needs of a database handle, described by the methods it
+ * calls: `Deno.Kv` has them, and so has the `Kv` of the `@deno/kv` package
+ * in Node.
  */
-export type KvHandle = Pick<Deno.Kv, "get" | "getMany" | "atomic" | "watch">;
+export interface KvHandle {
+  /**
+   * Reads one key.
+   *
+   * @param key The key.
+   * @returns Its entry.
+   */
+  get(key: KvKey): Promise<KvEntryMaybe>;
+  /**
+   * Reads up to 10 keys at one point in time.
+   *
+   * @param keys The keys.
+   * @returns Their entries, in order.
+   */
+  getMany(keys: readonly KvKey[]): Promise<KvEntryMaybe[]>;
+  /**
+   * Starts an atomic operation.
+   *
+   * @returns The operation.
+   */
+  atomic(): KvAtomic;
+  /**
+   * Watches up to 10 keys: each frame gives the latest entries.
+   *
+   * @param keys The keys.
+   * @returns The frames.
+   */
+  watch(keys: readonly KvKey[]): ReadableStream<KvEntryMaybe[]>;
+}
 
 /** How a generation was sent, and by which `send()` call. */
 export interface Sent {
@@ -64,20 +141,20 @@ export const KEYS_PER_CALL = 10;
 const RESEND_MESSAGE = "Trying to re-send() an already-triggered event.";
 const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
 
-export function headKey(key: Deno.KvKey): Deno.KvKey {
+export function headKey(key: KvKey): KvKey {
   return [...key, "v1"];
 }
 
-function outcomeKey(key: Deno.KvKey, generation: number): Deno.KvKey {
+function outcomeKey(key: KvKey, generation: number): KvKey {
   return [...key, "v1", generation];
 }
 
-function valueKey(key: Deno.KvKey, generation: number): Deno.KvKey {
+function valueKey(key: KvKey, generation: number): KvKey {
   return [...key, "v1", generation, "value"];
 }
 
 /** The head a read gave: absent is generation 0, fresh. */
-export function headOf(entry: Deno.KvEntryMaybe<unknown>): Head {
+export function headOf(entry: KvEntryMaybe): Head {
   return (entry.value as Head | null) ?? FRESH_HEAD;
 }
 
@@ -88,7 +165,7 @@ export function headOf(entry: Deno.KvEntryMaybe<unknown>): Head {
  */
 export class EventStore {
   readonly kv: KvHandle;
-  readonly key: Deno.KvKey;
+  readonly key: KvKey;
   readonly #expireIn: number;
   readonly #callTimeout: number;
   /** The calls of send(), reset() and one-off reads: their callers wait. */
@@ -96,7 +173,7 @@ export class EventStore {
 
   constructor(
     kv: KvHandle,
-    key: Deno.KvKey,
+    key: KvKey,
     expireIn: number,
     callTimeout: number,
   ) {
@@ -109,7 +186,7 @@ export class EventStore {
   /**
    * The head entry, as read now; through `pending`, tried once, if given.
    */
-  head(pending?: Pending): Promise<Deno.KvEntryMaybe<unknown>> {
+  head(pending?: Pending): Promise<KvEntryMaybe> {
     return this.#call(() => this.kv.get(headKey(this.key)), pending);
   }
 
@@ -146,7 +223,7 @@ export class EventStore {
       if (head.sent !== null) throw this.#misuse(RESEND_MESSAGE);
       const next: Head = { ...head, sent };
       const options = { expireIn: this.#expireIn };
-      let result: Deno.KvCommitResult | Deno.KvCommitError;
+      let result: { ok: boolean };
       try {
         result = await this.#call(
           () =>
@@ -165,8 +242,8 @@ export class EventStore {
         // Lost in transit, or not answered in time: it may have been
         // written. Ask storage whose send generation g holds.
         const record = (await this.#call(() =>
-          this.kv.get<Sent>(outcomeKey(this.key, head.generation))
-        )).value;
+          this.kv.get(outcomeKey(this.key, head.generation))
+        )).value as Sent | null;
         if (record?.sender === sent.sender) {
           return next;
         }

@@ -18,14 +18,16 @@ import {
   bounded,
   isClosed,
   KEYS_PER_CALL,
+  type KvEntryMaybe,
   type KvHandle,
+  type KvKey,
   Pending,
 } from "./protocol.ts";
 
 /** What a `KvEvent` gives the watcher while it has waiters. */
 export interface Subscriber {
   /** The key to watch: the event's head. */
-  readonly key: Deno.KvKey;
+  readonly key: KvKey;
   /** Whether `kv.watch()` may be used for it. */
   readonly watch: boolean;
   /** Milliseconds between reads, or `"auto"` (see {@linkcode AUTO_POLL}). */
@@ -33,7 +35,7 @@ export interface Subscriber {
   /** Milliseconds a storage call may take. */
   readonly callTimeout: number;
   /** A read of `key`, newer than any handed before. */
-  head(entry: Deno.KvEntryMaybe<unknown>): void;
+  head(entry: KvEntryMaybe): void;
   /** The handle was closed: no read will come again. */
   closed(error: unknown): void;
 }
@@ -57,7 +59,7 @@ interface Stream {
   /** At most 10 key ids. */
   ids: string[];
   reader:
-    | ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>
+    | ReadableStreamDefaultReader<KvEntryMaybe[]>
     | undefined;
   /** Versionstamps delivered, by key id: what a poll compares with. */
   stamps: Map<string, string | null>;
@@ -67,7 +69,7 @@ interface Stream {
 
 /** A watched key and its subscribers (usually one). */
 interface Watched {
-  key: Deno.KvKey;
+  key: KvKey;
   subscribers: Subscriber[];
 }
 
@@ -401,7 +403,7 @@ export class Watcher {
     return missed;
   }
 
-  #deliver(id: string, entry: Deno.KvEntryMaybe<unknown>): void {
+  #deliver(id: string, entry: KvEntryMaybe): void {
     const watched = this.#watched.get(id);
     if (watched === undefined) return;
     for (const subscriber of [...watched.subscribers]) subscriber.head(entry);
@@ -432,7 +434,7 @@ export class Watcher {
 const MAX_DELAY = 2 ** 31 - 1;
 
 /** A key as a string, the same for equal keys of every part type. */
-export function keyId(key: Deno.KvKey): string {
+export function keyId(key: KvKey): string {
   return JSON.stringify(
     key.map((part) =>
       part instanceof Uint8Array

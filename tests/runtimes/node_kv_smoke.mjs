@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { inspect } from "node:util";
 import { openKv } from "@deno/kv";
 import { EventStateError, KvEvent } from "../../dist/kv.mjs";
 
@@ -75,6 +76,38 @@ test("a timeout rejects that waiter alone", async () => {
       await assert.rejects(() => evt.wait(), RangeError);
     } finally {
       await evt[Symbol.asyncDispose]();
+    }
+  });
+});
+
+test("exceptions cross storage whole, and inspect shows what it knew", async () => {
+  await withFile(async (open) => {
+    const [a, b] = [await open(), await open()];
+    const waiter = new KvEvent(a, ["errors"], options);
+    const sender = new KvEvent(b, ["errors"], options);
+    try {
+      assert.equal(
+        inspect(waiter, { breakLength: Infinity }),
+        "KvEvent { name: 'errors', read: false, waiting: 0 }",
+      );
+      const waiting = waiter.wait({ timeout: 5_000 });
+      await sender.sendException(
+        new AggregateError([new DOMException("gone", "AbortError")], "all"),
+      );
+      const error = await waiting.catch((error) => error);
+      assert.ok(error instanceof AggregateError);
+      assert.ok(error.errors[0] instanceof DOMException);
+      assert.deepEqual([error.errors[0].name, error.errors[0].message], [
+        "AbortError",
+        "gone",
+      ]);
+      assert.equal(
+        inspect(waiter, { breakLength: Infinity }),
+        "KvEvent { name: 'errors', generation: 0, ready: true, sent: 'an exception', waiting: 0 }",
+      );
+    } finally {
+      await waiter[Symbol.asyncDispose]();
+      await sender[Symbol.asyncDispose]();
     }
   });
 });
