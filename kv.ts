@@ -8,13 +8,20 @@
  * Needs Deno KV: `--unstable-kv` (or `"unstable": ["kv"]`) in Deno, Deploy
  * as it is, or the `@deno/kv` package's `openKv()` in Node.
  *
- * ```ts ignore
- * import { KvEvent } from "@seed/event/kv";
+ * Here on a database in memory; `Deno.openKv()` (this project's local file)
+ * or Deploy's database shares the event with every process or isolate.
  *
- * const kv = await Deno.openKv();
- * await using evt = new KvEvent<string>(kv, ["flights", "home"]);
- * await evt.send("body"); // exactly one send per generation, cluster-wide
- * console.log(await evt.wait({ timeout: 1_000 })); // in any isolate
+ * ```ts
+ * import { KvEvent } from "@seed/event/kv";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * {
+ *   await using evt = new KvEvent<string>(kv, ["flights", "home"]);
+ *   await evt.send("body"); // exactly one send per generation, cluster-wide
+ *   assertEquals(await evt.wait({ timeout: 1_000 }), "body"); // any isolate
+ * }
+ * kv.close();
  * ```
  *
  * @module
@@ -130,15 +137,42 @@ const MAX_DATE = 8.64e15;
  *
  * @typeParam T The type of the value sent.
  *
- * @example Send in one isolate, wait in another
- * ```ts ignore
+ * @example Send on one handle, wait on another
+ * ```ts
  * import { KvEvent } from "@seed/event/kv";
+ * import { assertEquals } from "@std/assert";
  *
- * const kv = await Deno.openKv();
- * await using evt = new KvEvent<string>(kv, ["jobs", 42]);
- * const done = evt.wait({ timeout: 5_000 });
- * await evt.send("finished");
- * console.log(await done); // "finished"
+ * // Two handles on one file, as two isolates of a Deploy app would have.
+ * const path = await Deno.makeTempFile({ suffix: ".sqlite3" });
+ * const [a, b] = [await Deno.openKv(path), await Deno.openKv(path)];
+ * {
+ *   await using waiter = new KvEvent<string>(a, ["jobs", 42]);
+ *   await using sender = new KvEvent<string>(b, ["jobs", 42]);
+ *   const done = waiter.wait({ timeout: 5_000 });
+ *   await sender.send("finished");
+ *   assertEquals(await done, "finished");
+ *   assertEquals(await waiter.poll(), "finished");
+ * }
+ * a.close();
+ * b.close();
+ * await Deno.remove(path);
+ * ```
+ *
+ * @example Whichever comes first: a local shutdown, or a cluster-wide event
+ * ```ts
+ * import { Event } from "@seed/event";
+ * import { KvEvent } from "@seed/event/kv";
+ * import { assertStrictEquals } from "@std/assert";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * {
+ *   const shutdown = new Event();
+ *   await using deployed = new KvEvent(kv, ["deployed"]);
+ *   const first = Event.first([shutdown, deployed], { timeout: 5_000 });
+ *   await deployed.send();
+ *   assertStrictEquals(await first, deployed); // nothing left on shutdown
+ * }
+ * kv.close();
  * ```
  */
 export class KvEvent<T = void> implements AsyncDisposable, Waitable {
