@@ -658,6 +658,9 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     const { generation } = read.head;
     const local = this.#local(generation);
     if (read.outcome !== null) this.#feed(generation, read.outcome);
+    // A head heard since the read (while no local event was there to wake)
+    // is not heard again: act on the newest one this instance knows.
+    else if (this.#known !== undefined) this.#heard(this.#known);
     return local.wait(
       bound === undefined ? undefined : {
         signal: bound.signal,

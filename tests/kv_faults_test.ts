@@ -509,3 +509,30 @@ Deno.test("KvEvent with the default options wakes a waiter in another process", 
   await child.stderr.cancel();
   assertEquals((await child.status).code, 0);
 });
+
+Deno.test("KvEvent wakes a waiter whose send was heard between its first read and its wait", async () => {
+  await using file = await kvFile();
+  const [a, b] = [await file.open(), await file.open()];
+  // The wait's first read answers late with what it read (fresh); the send's
+  // frame arrives before that answer, while the waiter has no local event.
+  let delayed = false;
+  using wrapped = faulty(
+    a,
+    quiet((name) => {
+      if (name !== "get" || delayed) return undefined;
+      delayed = true;
+      return { kind: "late reply", ms: 150 };
+    }),
+  );
+  await using waiter = new KvEvent<string>(wrapped.kv, ["between"], {
+    pollInterval: Infinity, // only the watch can wake it
+  });
+  await using sender = new KvEvent<string>(b, ["between"]);
+  const waiting = waiter.wait();
+  await new Promise((r) => setTimeout(r, 30)); // read under way, stream open
+  await sender.send("heard early");
+  assertEquals(await settles(waiting, "the waiter"), {
+    status: "fulfilled",
+    value: "heard early",
+  });
+});
