@@ -9,7 +9,7 @@ import {
   assertStrictEquals,
 } from "@std/assert";
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
-import { Event, type EventIterator } from "../mod.ts";
+import { Event, type EventIterator, WAITABLE, type Waitable } from "../mod.ts";
 import {
   assertTimesOut,
   assertType,
@@ -766,4 +766,63 @@ Deno.test("Event.first() leaves no timer when setTimeout re-enters send()", asyn
   }
   assertStrictEquals(await first, a);
   assertFalse(time.next(), "a timer was left behind");
+});
+
+Deno.test("Event.first() and Event.iterate() keep the Waitable contract", async (t) => {
+  /** A hand-made Waitable: records its release, and can be sent or failed. */
+  function waitable(name?: () => unknown) {
+    const calls = { sent: () => {}, failed: (_: unknown) => {}, released: 0 };
+    const w: Waitable = {
+      get name() {
+        return name?.() as string;
+      },
+      [WAITABLE](sent, failed, signal) {
+        calls.sent = sent;
+        calls.failed = failed;
+        signal.addEventListener("abort", () => calls.released++);
+      },
+    };
+    return { w, calls };
+  }
+  await t.step("one that is sent wins as passed, and is released", async () => {
+    const { w, calls } = waitable();
+    const first = Event.first([new Event(), w]);
+    calls.sent();
+    assertStrictEquals(await first, w);
+    assertEquals(calls.released, 1);
+  });
+  await t.step("one that fails rejects with its error", async () => {
+    const { w, calls } = waitable();
+    const first = Event.first([w]);
+    const error = new Error("storage gone");
+    calls.failed(error);
+    assertStrictEquals(await assertRejects(() => first), error);
+    assertEquals(calls.released, 1);
+  });
+  await t.step("a name that is no string, or throws, is no name", async () => {
+    const named = waitable(() => "k").w;
+    const numbered = waitable(() => 42).w;
+    const throwing = waitable(() => {
+      throw new Error("name getter");
+    }).w;
+    const error = await assertTimesOut(
+      Event.first([named, numbered, throwing], { timeout: 5 }),
+    );
+    assertEquals(
+      error.message,
+      'Event.first() on 3 events ("k" and 2 unnamed) timed out after 5 ms',
+    );
+  });
+  await t.step(
+    "iterate() gives them as sent, and releases the rest",
+    async () => {
+      const one = waitable();
+      const two = waitable();
+      const iterator = Event.iterate([one.w, two.w]);
+      two.calls.sent();
+      assertStrictEquals((await iterator.next()).value, two.w);
+      await iterator.return();
+      assertEquals([one.calls.released, two.calls.released], [1, 1]);
+    },
+  );
 });
