@@ -24,7 +24,7 @@ export interface WaitOptions {
    * A signal from another realm or a polyfill works too: anything with
    * `aborted`, `reason`, `addEventListener` and `removeEventListener`.
    */
-  signal?: AbortSignal | undefined;
+  signal?: AbortSignal | SignalLike | undefined;
   /**
    * Milliseconds to wait before the wait rejects with a `DOMException`
    * named `"TimeoutError"`, whose message names the operation, the event's
@@ -36,6 +36,36 @@ export interface WaitOptions {
    * @default {Infinity}
    */
   timeout?: number | undefined;
+}
+
+/**
+ * What {@linkcode WaitOptions.signal} needs of a signal: an `AbortSignal`
+ * has it, and so has one from another realm or a polyfill.
+ */
+export interface SignalLike {
+  /** Whether it was aborted. */
+  readonly aborted: boolean;
+  /** Why it was aborted: what the wait rejects with. */
+  readonly reason?: unknown;
+  /**
+   * Adds the abort listener.
+   *
+   * @param type `"abort"`.
+   * @param listener Called once, when aborted.
+   * @param options `{ once: true }`.
+   */
+  addEventListener(
+    type: "abort",
+    listener: () => void,
+    options?: { once?: boolean },
+  ): void;
+  /**
+   * Takes the abort listener back.
+   *
+   * @param type `"abort"`.
+   * @param listener The listener added.
+   */
+  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 /**
@@ -405,7 +435,7 @@ export class Event<T = void> {
     options?: WaitOptions,
   ): Promise<E> {
     let list: E[];
-    let signal: AbortSignal | undefined;
+    let signal: SignalLike | undefined;
     let timeout: number | undefined;
     try {
       ({ list, signal, timeout } = selectArgs(events, options, "first"));
@@ -661,6 +691,14 @@ export class Event<T = void> {
    */
   wait(options?: WaitOptions): Promise<Awaited<T>> {
     if (options !== undefined) return this.#waitWith(options);
+    return this.#waitPlain();
+  }
+
+  /**
+   * A plain wait: what `wait()` does without options. The engine calls this,
+   * never the public `wait()`, which a subclass may override.
+   */
+  #waitPlain(): Promise<Awaited<T>> {
     if (this.#state !== FRESH) return this.#settledPromise();
     this.#waiting++;
     let batch = this.#batch;
@@ -893,6 +931,11 @@ export class Event<T = void> {
    * ```
    */
   get waiting(): number {
+    return this.#count();
+  }
+
+  /** What `waiting` gives; the engine reads this, never the getter. */
+  #count(): number {
     const carrier = this.#carrier;
     const watchers = this.#watchers;
     return this.#waiting +
@@ -948,7 +991,7 @@ export class Event<T = void> {
       case EXCEPTION:
         return Object.assign(shown, { ready: true, exception: this.#result });
       default:
-        return Object.assign(shown, { ready: false, waiting: this.waiting });
+        return Object.assign(shown, { ready: false, waiting: this.#count() });
     }
   }
 
@@ -964,7 +1007,7 @@ export class Event<T = void> {
 
   /** What a plain wait() on a sent event returns. */
   #settledPromise(): Promise<Awaited<T>> {
-    if (this.#carrier !== undefined) return this.#carrier.wait();
+    if (this.#carrier !== undefined) return this.#carrier.#waitPlain();
     if (this.#settled !== undefined) return this.#settled;
     if (this.#state === VALUE) {
       // Not Promise.resolve(), which reads a promise's `constructor`.
@@ -1062,8 +1105,8 @@ export class Event<T = void> {
     let done = false;
     Promise.resolve().then(() => {
       try {
-        then.call(
-          value,
+        // As await calls it: whatever its prototype or own `call`.
+        Reflect.apply(then, value, [
           (outcome: unknown) => {
             if (done) return;
             done = true;
@@ -1074,7 +1117,7 @@ export class Event<T = void> {
             done = true;
             carrier.sendException(error);
           },
-        );
+        ]);
       } catch (error) {
         if (!done) {
           done = true;
@@ -1092,7 +1135,7 @@ export class Event<T = void> {
   }
 
   #waitWith(options: WaitOptions): Promise<Awaited<T>> {
-    let signal: AbortSignal | undefined;
+    let signal: SignalLike | undefined;
     let timeout: number | undefined;
     try {
       ({ signal, timeout } = parseOptions(options));
@@ -1107,7 +1150,7 @@ export class Event<T = void> {
 
   /** Waits with a signal or a timeout: queues the waiter, then calls out. */
   #enqueue(
-    signal: AbortSignal | undefined,
+    signal: SignalLike | undefined,
     timeout: number | undefined,
   ): Promise<Awaited<T>> {
     if (this.#state !== FRESH) {
@@ -1116,7 +1159,7 @@ export class Event<T = void> {
         : this.#carrier.#enqueue(signal, timeout);
     }
     if (signal === undefined && (timeout ?? Infinity) === Infinity) {
-      return this.wait();
+      return this.#waitPlain();
     }
     const { promise, resolve, reject } = withResolvers<Awaited<T>>();
     const generation = this.#generation ??= new Generation(this.#batch, this);
@@ -1138,7 +1181,7 @@ export class Event<T = void> {
   /** The group of a signal's waiters in a generation, made on first use. */
   static #groupOf<V>(
     generation: Generation<V>,
-    signal: AbortSignal,
+    signal: SignalLike,
   ): SignalGroup<V> {
     let group = generation.groups.get(signal);
     if (group === undefined) {
@@ -1369,7 +1412,7 @@ export class Event<T = void> {
 
 /** The abort listener shared by every waiter of one event on one signal. */
 interface SignalGroup<T> {
-  readonly signal: AbortSignal;
+  readonly signal: SignalLike;
   readonly listener: () => void;
   /** Set once its listener is being added: the first waiter adds it. */
   listening: boolean;
@@ -1508,7 +1551,7 @@ class Generation<T> {
   /** Every turn's timer with waiters pending. */
   turns: Set<TurnTimer> = new Set();
   /** One abort listener per signal, shared by its waiters. */
-  groups: Map<AbortSignal, SignalGroup<T>> = new Map();
+  groups: Map<SignalLike, SignalGroup<T>> = new Map();
 
   constructor(batch: PromiseWithResolvers<T> | undefined, owner: AnyEvent) {
     this.queue = batch === undefined ? [] : [batch];
@@ -1657,12 +1700,29 @@ function selectArgs<E extends Selectable>(
 /** Why an object that looks like an event is not one, for an error message. */
 function lookalike(value: unknown): string {
   try {
-    if (!(value instanceof Event)) return "";
+    if (!(value instanceof Event)) {
+      return fromAnotherCopy(value)
+        ? ", an Event of another copy of @seed/event (two versions of it in " +
+          "one dependency graph): make every Event with one copy, for " +
+          "example by asking for one version of @seed/event everywhere"
+        : "";
+    }
   } catch {
     return ""; // a Proxy whose getPrototypeOf trap throws
   }
   return ", which is not an Event itself (a Proxy of one, or an object made " +
     "from Event.prototype): pass the event";
+}
+
+/**
+ * Whether a value is an `Event` of another copy of this module: tagged as
+ * one, with its methods (a DOM `Event` has no `wait()` or `send()`).
+ */
+function fromAnotherCopy(value: unknown): boolean {
+  const evt = value as AnyEvent;
+  return Object.prototype.toString.call(value) === "[object Event]" &&
+    typeof evt.wait === "function" && typeof evt.send === "function" &&
+    typeof evt.reset === "function";
 }
 
 /**
@@ -1676,7 +1736,7 @@ class Selection<E extends Selectable> implements Watcher {
   #events: E[] = [];
   /** How many of them are still watched. */
   #remaining = 0;
-  #signal: AbortSignal | undefined = undefined;
+  #signal: SignalLike | undefined = undefined;
   #alarm: Alarm | undefined = undefined;
   #stopped = false;
   /** Aborted on stop: releases the waitables watched. */
@@ -1702,7 +1762,7 @@ class Selection<E extends Selectable> implements Watcher {
 
   start(
     events: E[],
-    signal: AbortSignal | undefined,
+    signal: SignalLike | undefined,
     timeout: number | undefined,
   ): void {
     // iterate() lists each event once; first() does not count them.
@@ -1732,7 +1792,10 @@ class Selection<E extends Selectable> implements Watcher {
         const deadline = performance.now() + timeout;
         const alarm = this.#alarm = new Alarm((now) => {
           if (now >= deadline) {
-            const what = `Event.${this.#method}() on ${eventsName(events)}`;
+            // An event passed twice is one event.
+            const what = `Event.${this.#method}() on ${
+              eventsName([...new Set(events)])
+            }`;
             return this.fail(timeoutError(what, timeout));
           }
           try {
@@ -1793,7 +1856,7 @@ class Iteration<E extends Selectable> implements EventIterator<E> {
 
   constructor(events: Iterable<E>, options: WaitOptions | undefined) {
     let list: E[];
-    let signal: AbortSignal | undefined;
+    let signal: SignalLike | undefined;
     let timeout: number | undefined;
     try {
       ({ list, signal, timeout } = selectArgs(events, options, "iterate"));
@@ -1943,9 +2006,9 @@ function show(value: unknown): string {
 }
 
 /** An `AbortSignal`, also from another realm or a polyfill. */
-function isSignal(value: unknown): value is AbortSignal {
+function isSignal(value: unknown): value is SignalLike {
   if (typeof value !== "object" || value === null) return false;
-  const signal = value as AbortSignal;
+  const signal = value as SignalLike;
   return "aborted" in signal &&
     typeof signal.addEventListener === "function" &&
     typeof signal.removeEventListener === "function";
@@ -2050,7 +2113,7 @@ function waitableName(evt: Waitable): string | undefined {
  * Throws what `addEventListener` throws.
  */
 function listen(
-  signal: AbortSignal,
+  signal: SignalLike,
   listener: () => void,
   gone: () => boolean,
 ): void {
@@ -2060,7 +2123,7 @@ function listen(
 }
 
 /** Takes back an abort listener; a throw leaves it inert (see "Calls out"). */
-function unlisten(signal: AbortSignal, listener: () => void): void {
+function unlisten(signal: SignalLike, listener: () => void): void {
   try {
     signal.removeEventListener("abort", listener);
   } catch {
@@ -2069,7 +2132,7 @@ function unlisten(signal: AbortSignal, listener: () => void): void {
 }
 
 /** A signal's reason: what its getter throws, if it throws. */
-function reasonOf(signal: AbortSignal): unknown {
+function reasonOf(signal: SignalLike): unknown {
   try {
     return signal.reason;
   } catch (error) {

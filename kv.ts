@@ -29,6 +29,7 @@
 import {
   Event,
   EventStateError,
+  type SignalLike,
   WAITABLE,
   type Waitable,
   type WaitOptions,
@@ -895,7 +896,7 @@ function isSignal(value: object): boolean {
     typeof signal.removeEventListener === "function";
 }
 
-function reasonOf(signal: AbortSignal): unknown {
+function reasonOf(signal: SignalLike): unknown {
   try {
     return signal.reason;
   } catch (error) {

@@ -1,0 +1,121 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * The in-memory Event at its edges, round 4 (issue 23): a `then` that
+ * `await` adopts, a subclass that overrides `wait()`, a signal typed by its
+ * shape, and the messages for an Event of another copy of the module and
+ * for an event passed twice.
+ */
+import { assertEquals, assertRejects } from "@std/assert";
+import { Event, type WaitOptions } from "../mod.ts";
+import { assertTimesOut } from "./_helpers.ts";
+
+Deno.test("Event.send() adopts a then that await adopts, whatever its prototype", async (t) => {
+  const cases: [string, () => (resolve: (v: unknown) => void) => void][] = [
+    ["a then with no prototype", () => {
+      const then = (resolve: (v: unknown) => void) => resolve("adopted");
+      Object.setPrototypeOf(then, null);
+      return then;
+    }],
+    ["a then with its own call property", () => {
+      const then = (resolve: (v: unknown) => void) => resolve("adopted");
+      Object.defineProperty(then, "call", { value: 42 });
+      return then;
+    }],
+  ];
+  for (const [name, make] of cases) {
+    await t.step(name, async () => {
+      const thenable = { then: make() };
+      assertEquals(await thenable, "adopted", "await adopts it");
+      const evt = new Event<unknown>();
+      const waiting = [evt.wait(), evt.wait({ timeout: 1_000 })];
+      evt.send(thenable);
+      assertEquals(await Promise.all(waiting), ["adopted", "adopted"]);
+    });
+  }
+});
+
+Deno.test("Event never calls a subclass's override of its public methods", async () => {
+  class Defaulted<T> extends Event<T> {
+    override wait(options: WaitOptions = { timeout: 15 }) {
+      return super.wait(options);
+    }
+    override get waiting(): number {
+      throw new Error("the engine read waiting");
+    }
+  }
+  const evt = new Defaulted<string>();
+  const forever = evt.wait({ timeout: Infinity });
+  const empty = evt.wait({});
+  const plain = evt.wait(); // the override's default: 15 ms
+  await assertTimesOut(plain);
+  Deno.inspect(evt); // inspect reads the count, not the getter
+  evt.send("sent");
+  assertEquals(await forever, "sent");
+  assertEquals(await empty, "sent");
+});
+
+Deno.test("WaitOptions.signal takes an object typed by its shape alone", async () => {
+  const listeners = new Set<() => void>();
+  const signal: {
+    aborted: boolean;
+    reason: unknown;
+    addEventListener(type: "abort", listener: () => void): void;
+    removeEventListener(type: "abort", listener: () => void): void;
+  } = {
+    aborted: false,
+    reason: undefined,
+    addEventListener: (_type, listener) => listeners.add(listener),
+    removeEventListener: (_type, listener) => listeners.delete(listener),
+  };
+  const waiting = new Event().wait({ signal });
+  signal.aborted = true;
+  signal.reason = "polyfilled";
+  for (const listener of [...listeners]) {
+    listeners.delete(listener); // { once: true }, as a real signal does
+    listener();
+  }
+  assertEquals(await assertRejects(() => waiting), "polyfilled");
+  // And one that is sent leaves no listener on it.
+  signal.aborted = false;
+  const evt = new Event<number>();
+  const sent = evt.wait({ signal });
+  evt.send(1);
+  assertEquals(await sent, 1);
+  assertEquals(listeners.size, 0);
+});
+
+Deno.test("Event.first() names an Event of another copy of the module as such", async () => {
+  const copy = await import(`../event.ts?copy=${Math.random()}`);
+  const foreign = new copy.Event();
+  const error = await assertRejects(
+    () => Event.first([new Event(), foreign]),
+    TypeError,
+  );
+  assertEquals(
+    error.message,
+    "Event.first() needs events, got an object ([object Event]) at index 1, " +
+      "an Event of another copy of @seed/event (two versions of it in one " +
+      "dependency graph): make every Event with one copy, for example by " +
+      "asking for one version of @seed/event everywhere",
+  );
+  // A DOM event is no Event of ours, and not called one.
+  const dom = await assertRejects(
+    () => Event.first([new globalThis.Event("x") as never]),
+    TypeError,
+  );
+  assertEquals(
+    dom.message,
+    "Event.first() needs events, got an object ([object Event]) at index 0",
+  );
+});
+
+Deno.test("Event.first() counts an event passed twice once in its timeout", async () => {
+  const a = new Event({ name: "a" });
+  const error = await assertTimesOut(
+    Event.first([a, a, new Event()], { timeout: 5 }),
+  );
+  assertEquals(
+    error.message,
+    'Event.first() on 2 events ("a" and 1 unnamed) timed out after 5 ms',
+  );
+});
