@@ -189,6 +189,17 @@ let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
 let isEvent: (value: unknown) => value is AnyEvent;
 
 /**
+ * What inspect shows of an event: one view per event inspected, so that a
+ * cycle through an event meets the same object again. Named `Event`, so
+ * that inspect prints `Event { ... }`.
+ */
+const EventView = class Event {} as unknown as new () => Record<
+  string,
+  unknown
+>;
+const views: WeakMap<AnyEvent, Record<string, unknown>> = new WeakMap();
+
+/**
  * The names given to events: only named events pay for one, and a carrier
  * takes its event's name.
  */
@@ -951,20 +962,20 @@ export class Event<T = void> {
    * Shows the event in `console.log()`, Node's `util.inspect()` and
    * `Deno.inspect()` (which honours Node's symbol), like eventlet's `str()`:
    * `Event { ready: false, waiting: 2 }`, `Event { ready: true, value: 4 }`,
-   * or `Event { ready: true, exception: ... }`.
+   * or `Event { ready: true, exception: ... }`. Inspect's `depth` holds, and
+   * an event sent itself (or a cycle through others) shows `[Circular *1]`.
    *
-   * @param _depth Node's current depth.
-   * @param options Node's inspect options.
-   * @param inspect Node's inspect function.
-   * @returns The event, described.
+   * @returns The event, described, for inspect to format.
    * @ignore
    */
-  [Symbol.for("nodejs.util.inspect.custom")](
-    _depth: number,
-    options: unknown,
-    inspect: (value: unknown, options?: unknown) => string,
-  ): string {
-    return `Event ${inspect(this.#describe(), options)}`;
+  [Symbol.for("nodejs.util.inspect.custom")](): object {
+    // Formatted by the host's inspect, in its own context: so its depth
+    // budget holds, and a cycle through this event, which always shows as
+    // the same view, is printed as `[Circular *1]`.
+    let view = views.get(this);
+    if (view === undefined) views.set(this, view = new EventView());
+    for (const key of Object.keys(view)) delete view[key];
+    return Object.assign(view, this.#describe());
   }
 
   /**

@@ -119,3 +119,20 @@ Deno.test("Event.first() counts an event passed twice once in its timeout", asyn
     'Event.first() on 2 events ("a" and 1 unnamed) timed out after 5 ms',
   );
 });
+
+Deno.test("Event inspect shows a cycle as [Circular *1], and honours depth", () => {
+  const conn = new Event<unknown>({ name: "conn" });
+  conn.send(conn);
+  assertEquals(
+    Deno.inspect(conn),
+    '<ref *1> Event { name: "conn", ready: true, value: [Circular *1] }',
+  );
+  // A chain 10,000 deep prints within its depth, and no stack overflows.
+  const chain = Array.from({ length: 10_000 }, () => new Event<unknown>());
+  chain.forEach((evt, i) => evt.send(chain[i + 1] ?? "end"));
+  assertEquals(
+    Deno.inspect(chain[0], { depth: 1 }),
+    "Event { ready: true, value: Event { ready: true, value: [Event] } }",
+  );
+  assertEquals(Deno.inspect(new Event()), "Event { ready: false, waiting: 0 }");
+});
