@@ -217,11 +217,12 @@ Deno.test("KvEvent gives other people's timeouts as they are, and names only its
   await t.step(
     "a sent TimeoutError reaches a timed waiter as sent",
     async () => {
-      const waiting = evt.wait({ timeout: 10_000 });
+      // Handled before the send: it may reject while the send is awaited.
+      const waiting = assertTimesOut(evt.wait({ timeout: 10_000 }));
       await evt.sendException(
         new DOMException("upstream slow", "TimeoutError"),
       );
-      const error = await assertTimesOut(waiting);
+      const error = await waiting;
       assertEquals(error.message, "upstream slow");
       await evt.reset();
     },
@@ -288,10 +289,15 @@ Deno.test("KvEvent plain wait() nobody handles stays silent when another handle 
   await using sender = new KvEvent<string>(b, ["silent"]);
   waiter.wait(); // never handled: Deno fails the test on an unhandled rejection
   waiter.wait();
-  const handled = waiter.wait({ timeout: 10_000 });
+  // A timed waiter's promise is the caller's own: handled before the send.
+  const handled = assertRejects(
+    () => waiter.wait({ timeout: 10_000 }),
+    Error,
+    "boom",
+  );
   await new Promise((r) => setTimeout(r, 20));
   await sender.sendException(new Error("boom"));
-  await assertRejects(() => handled, Error, "boom");
+  await handled;
   await new Promise((r) => setTimeout(r, 20));
 });
 
@@ -376,9 +382,10 @@ Deno.test("KvEvent exceptions keep their class, name, message, stack, cause and 
   await using sender = new KvEvent<string>(a, ["errors"]);
   await using waiter = new KvEvent<string>(b, ["errors"]);
   async function roundTrip(error: unknown): Promise<unknown> {
-    const waiting = waiter.wait({ timeout: 10_000 });
+    // Handled before the send: it may reject while the send is awaited.
+    const waiting = settles(waiter.wait({ timeout: 10_000 }), "the waiter");
     await sender.sendException(error);
-    const result = await settles(waiting, "the waiter");
+    const result = await waiting;
     await sender.reset();
     assert(result.status === "rejected");
     return result.reason;
