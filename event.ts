@@ -244,7 +244,12 @@ export class Event<T = void> {
    *   detached `#batch`, `#generation`, `#watchers` and `#waiting` before it
    *   called out. `#settled` is made on the first later `wait()`. A sent
    *   object (it may be a thenable) has a `#carrier`, the event that took
-   *   over its waiters and that later waiters join until `reset()`.
+   *   over its waiters and that later waiters join until `reset()`. A
+   *   carrier sent a thenable in turn hands over to a new carrier, and its
+   *   `#origin` (the event the user sent) is pointed at that one while it
+   *   still holds this send's carrier: so the origin's `#carrier` is always
+   *   the last, one step away however deep the chain, and the links before
+   *   it are garbage.
    * - One generation is current: the one its owner holds
    *   (`generation.owner.#generation === generation`). A timer or listener
    *   that holds another one is stale and does nothing (`Event.#current()`):
@@ -277,6 +282,8 @@ export class Event<T = void> {
    * outcome. Until then each keeps its own signal and timeout.
    */
   #carrier: AnyEvent | undefined = undefined;
+  /** A carrier's origin: the event whose send it carries. */
+  #origin: AnyEvent | undefined = undefined;
   /**
    * Plain waiters (no signal, no timeout) share one promise, so they cost
    * nothing each. This is the batch still open for more plain waiters: the
@@ -1086,6 +1093,15 @@ export class Event<T = void> {
     const carrier: AnyEvent = new Event();
     const name = names.get(this);
     if (name !== undefined) names.set(carrier, name);
+    // A chain of thenables: the origin skips to the newest carrier, if it
+    // still carries this send (a reset() since leaves it alone).
+    const origin = this.#origin;
+    if (origin === undefined) {
+      carrier.#origin = this;
+    } else {
+      carrier.#origin = origin;
+      if (origin.#carrier === this) origin.#carrier = carrier;
+    }
     const watchers = this.#watchers;
     const generation = this.#generation;
     carrier.#batch = this.#batch;
@@ -1643,8 +1659,8 @@ type Selectable = AnyEvent | Waitable;
 /** Whether a value keeps the {@linkcode Waitable} contract (not an Event). */
 function isWaitable(value: unknown): value is Waitable {
   try {
-    return typeof value === "object" && value !== null &&
-      typeof (value as Waitable)[WAITABLE] === "function";
+    return typeof (value as Waitable | null | undefined)?.[WAITABLE] ===
+      "function";
   } catch {
     return false; // a Proxy whose get trap throws
   }
@@ -1727,13 +1743,11 @@ function lookalike(value: unknown): string {
 
 /**
  * Whether a value is an `Event` of another copy of this module: tagged as
- * one, with its methods (a DOM `Event` has no `wait()` or `send()`).
+ * one, with a `wait()` (which a DOM `Event` has not).
  */
 function fromAnotherCopy(value: unknown): boolean {
-  const evt = value as AnyEvent;
   return Object.prototype.toString.call(value) === "[object Event]" &&
-    typeof evt.wait === "function" && typeof evt.send === "function" &&
-    typeof evt.reset === "function";
+    typeof (value as AnyEvent).wait === "function";
 }
 
 /**
@@ -1789,11 +1803,12 @@ class Selection<E extends Selectable> implements Watcher {
       for (const evt of waitables) {
         if (this.#stopped) break;
         const { signal } = this.#released ??= new AbortController();
-        (evt as Waitable)[WAITABLE](() => {
-          if (!signal.aborted) this.sent(evt);
-        }, (error) => {
-          if (!signal.aborted) this.fail(error);
-        }, signal);
+        // Once stopped, the selection ignores both callbacks itself.
+        (evt as Waitable)[WAITABLE](
+          () => this.sent(evt),
+          (error) => this.fail(error),
+          signal,
+        );
       }
       if (signal !== undefined) {
         this.#signal = signal;
@@ -2110,10 +2125,11 @@ function eventsName(events: Selectable[]): string {
 function waitableName(evt: Waitable): string | undefined {
   try {
     const { name } = evt;
-    return typeof name === "string" ? name : undefined;
+    if (typeof name === "string") return name;
   } catch {
-    return undefined;
+    // A name that throws is no name.
   }
+  return undefined;
 }
 
 /**

@@ -813,6 +813,44 @@ Deno.test("Event.first() and Event.iterate() keep the Waitable contract", async 
       'Event.first() on 3 events ("k" and 2 unnamed) timed out after 5 ms',
     );
   });
+  await t.step("its key is the registry's, so every copy agrees", () => {
+    assertStrictEquals(WAITABLE, Symbol.for("@seed/event.waitable"));
+  });
+  await t.step("a Proxy whose get trap throws is no waitable", async () => {
+    const hostile = new Proxy({}, {
+      get() {
+        throw new Error("trap");
+      },
+    });
+    const error = await assertRejects(
+      () => Event.first([hostile as never]),
+      TypeError,
+    );
+    assertEquals(
+      error.message,
+      "Event.first() needs events, got an object at index 0",
+    );
+  });
+  await t.step(
+    "one that calls sent() at once wins, and no later one is watched",
+    async () => {
+      let watched = 0;
+      const eager: Waitable = {
+        [WAITABLE](sent) {
+          watched++;
+          sent(); // against the contract, but handled
+        },
+      };
+      const later = waitable();
+      assertStrictEquals(await Event.first([eager, later.w]), eager);
+      assertEquals(watched, 1);
+      assertEquals(
+        later.calls.released,
+        0,
+        "never watched, nothing to release",
+      );
+    },
+  );
   await t.step(
     "iterate() gives them as sent, and releases the rest",
     async () => {
