@@ -176,6 +176,8 @@ Deno.test("Event adopts a chain of thenables 100,000 deep under deno run: wait()
       "run",
       "--no-lock",
       "--v8-flags=--expose-gc",
+      // Under mutation testing, the child runs the parent's mutant.
+      "--allow-env=__STRYKER_ACTIVE_MUTANT__",
       new URL("./deep_thenable.ts", import.meta.url).pathname,
       "100000",
     ],
