@@ -1659,8 +1659,8 @@ type Selectable = AnyEvent | Waitable;
 /** Whether a value keeps the {@linkcode Waitable} contract (not an Event). */
 function isWaitable(value: unknown): value is Waitable {
   try {
-    return typeof (value as Waitable | null | undefined)?.[WAITABLE] ===
-      "function";
+    // null and undefined throw here, as a hostile Proxy may.
+    return typeof (value as Waitable)[WAITABLE] === "function";
   } catch {
     return false; // a Proxy whose get trap throws
   }

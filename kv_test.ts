@@ -14,7 +14,7 @@ import {
 import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { EventStateError } from "./mod.ts";
 import { KvEvent } from "./kv.ts";
-import { kvProcess } from "./tests/kv_process.ts";
+import { kvProcess, queries } from "./tests/kv_process.ts";
 import { assertTimesOut, kvFile, settled } from "./tests/_helpers.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
@@ -377,20 +377,6 @@ Deno.test("KvEvent() refuses bad arguments, naming them", async (t) => {
     });
   }
 });
-
-/** Every query of an event, as one record: what Event answers, awaited. */
-async function queries(evt: KvEvent<string>): Promise<unknown> {
-  return {
-    ready: await evt.ready(),
-    hasResult: await evt.hasResult(),
-    hasException: await evt.hasException(),
-    poll: await evt.poll("fresh").catch((error) => `threw ${error.message}`),
-    pollResult: await evt.pollResult(-1),
-    pollException: await evt.pollException(-1).then((error) =>
-      error instanceof Error ? `${error.name}: ${error.message}` : error
-    ),
-  };
-}
 
 const FRESH = {
   ready: false,

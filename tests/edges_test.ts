@@ -192,3 +192,21 @@ Deno.test("Event adopts a chain of thenables 100,000 deep under deno run: wait()
   // 250 bytes a link until reset(); noise is about 10).
   assertEquals(seen.keptPerLink < 50, true, `${seen.keptPerLink} bytes a link`);
 });
+
+Deno.test("Event.reset() while a chain of thenables is adopted leaves the new send alone", async () => {
+  const evt = new Event<unknown>();
+  const early = evt.wait();
+  // The first link resolves with a second one only after the reset below.
+  const second = { then: (resolve: (v: unknown) => void) => resolve("old") };
+  evt.send({
+    then(resolve: (v: unknown) => void) {
+      setTimeout(() => resolve(second), 10);
+    },
+  });
+  for (let i = 0; i < 5; i++) await null; // the first then has run
+  evt.reset();
+  evt.send("new");
+  assertEquals(await early, "old", "the old send's waiter");
+  assertEquals(await evt.wait(), "new", "a wait after the new send");
+  assertEquals(evt.poll(), "new");
+});

@@ -73,6 +73,20 @@ export function kvProcess(...args: string[]): Deno.Command {
   });
 }
 
+/** Every query of an event, as one record: what Event answers, awaited. */
+export async function queries(evt: KvEvent<string>): Promise<unknown> {
+  return {
+    ready: await evt.ready(),
+    hasResult: await evt.hasResult(),
+    hasException: await evt.hasException(),
+    poll: await evt.poll("fresh").catch((error) => `threw ${error.message}`),
+    pollResult: await evt.pollResult(-1),
+    pollException: await evt.pollException(-1).then((error) =>
+      error instanceof Error ? `${error.name}: ${error.message}` : error
+    ),
+  };
+}
+
 if (import.meta.main) await main();
 
 async function main(): Promise<void> {
@@ -174,16 +188,7 @@ async function main(): Promise<void> {
     }
   } else if (role === "queries") {
     await using evt = new KvEvent<string>(kv, [args[0]!]);
-    out({
-      ready: await evt.ready(),
-      hasResult: await evt.hasResult(),
-      hasException: await evt.hasException(),
-      poll: await evt.poll("fresh").catch((error) => `threw ${error.message}`),
-      pollResult: await evt.pollResult(-1),
-      pollException: await evt.pollException(-1).then((error) =>
-        error instanceof Error ? `${error.name}: ${error.message}` : error
-      ),
-    });
+    out(await queries(evt));
   } else if (role === "history") {
     const [id, rounds, processes, seed] = args.map(Number) as [
       number,
