@@ -118,11 +118,17 @@ export class Watcher {
   readonly #dirty: Set<string> = new Set();
   readonly #polls: Map<number | "auto", Poll> = new Map();
   #closed: unknown = undefined;
+  #pollsDone = 0;
   /** The reads under way: dropped when nothing is watched any more. */
   readonly #calls: Pending = new Pending();
 
   constructor(kv: KvHandle) {
     this.#kv = kv;
+  }
+
+  /** How many polls have read so far: for `bench:kv`. */
+  get polls(): number {
+    return this.#pollsDone;
   }
 
   /** How many streams are open: for tests and `bench:kv`. */
@@ -349,6 +355,7 @@ export class Watcher {
     poll.running = true;
     const missed = await this.#read([...poll.ids], poll);
     poll.running = false;
+    this.#pollsDone++;
     if (poll.interval === "auto") {
       if (missed) poll.misses = true;
       poll.delay = poll.misses

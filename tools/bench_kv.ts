@@ -75,20 +75,33 @@ for (const [name, options, pollsAMinute] of settings) {
       last = reads();
       await sleep(300);
     }
-    const start = reads();
+    const watcher = Watcher.of(kv);
+    // What started the waits: all reads so far, less any poll among them.
+    const [settled, early] = [reads(), watcher.polls];
+    /** Until `n` more polls have read (bounded: 5 s), if it polls. */
+    const polled = async (n: number) => {
+      const from = watcher.polls;
+      for (let i = 0; i < 100 && watcher.polls < from + n; i++) {
+        if (pollsAMinute === 0) break;
+        await sleep(50);
+      }
+    };
+    await polled(1); // the first poll, then the heap between two polls
+    await sleep(100);
     gc?.();
     const heap = (Deno.memoryUsage().heapUsed - heapBefore) / size;
-    const streams = Watcher.of(kv).streams;
-    // One poll of the default and of 1_000 ms falls in this window.
-    await sleep(1_500);
-    const perPoll = reads() - start;
+    const streams = watcher.streams;
+    const [polls, before] = [watcher.polls, reads()];
+    await polled(1);
+    const perPoll = watcher.polls > polls ? reads() - before : 0;
+    const start = settled - early * perPoll;
     for (const evt of events) await evt[Symbol.asyncDispose]();
     await Promise.allSettled(waits);
     kv.close();
     console.log(
-      `| ${
-        size.toLocaleString("en")
-      } | ${name} | ${streams} | ${start} | ${perPoll} | ${
+      `| ${size.toLocaleString("en")} | ${name} | ${streams} | ${
+        start.toLocaleString("en")
+      } | ${perPoll.toLocaleString("en")} | ${
         (perPoll * pollsAMinute).toLocaleString("en")
       } | ${
         // One event's heap is the noise of code compiled meanwhile.
