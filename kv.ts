@@ -485,7 +485,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    if (this.#locals.size === 0) return; // no waiter: nothing to read for
+    if (this.#active === 0) return; // no waiter: nothing to read for
     try {
       const head = headOf(await this.#store.head(this.#pending()));
       await Promise.all(
@@ -655,6 +655,12 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     if ("ended" in read) {
       this.#leave();
       return Promise.reject(read.ended);
+    }
+    // Ended while its first read was under way: the outcome that read
+    // found, if any, else the ending.
+    if (read.outcome === null && this.#ended !== undefined) {
+      this.#leave();
+      return Promise.reject(this.#ended);
     }
     const { generation } = read.head;
     const local = this.#local(generation);

@@ -543,3 +543,28 @@ Deno.test("KvEvent wakes a waiter whose send was heard between its first read an
     value: "heard early",
   });
 });
+
+Deno.test("KvEvent disposal rejects a waiter still in its first read", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  // The first read answers late: the wait is in it when disposal comes.
+  let first = true;
+  using wrapped = faulty(
+    kv,
+    quiet((name) => {
+      if (name !== "get" || !first) return undefined;
+      first = false;
+      return { kind: "late reply", ms: 100 };
+    }),
+  );
+  const evt = new KvEvent<string>(wrapped.kv, ["disposed early"], {
+    pollInterval: Infinity,
+  });
+  const waiting = settles(evt.wait(), "the waiter");
+  await new Promise((r) => setTimeout(r, 20));
+  await evt[Symbol.asyncDispose]();
+  const result = await waiting;
+  assert(result.status === "rejected", "it waited on after disposal");
+  assertInstanceOf(result.reason, DOMException);
+  assertEquals(result.reason.name, "AbortError");
+});
