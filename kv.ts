@@ -832,7 +832,10 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     try {
       for (let tries = 0;; tries++) {
         const local = this.#locals.get(generation);
-        if (local === undefined || local.ready() || this.#disposed) return;
+        // Until the end (disposal reads once more before it ends).
+        if (local === undefined || local.ready() || this.#ended !== undefined) {
+          return;
+        }
         try {
           const outcome = await this.#store.outcome(
             generation,

@@ -461,3 +461,19 @@ Deno.test("KvEvent has Event's name, waiting and inspect, without a read", async
     'KvEvent { name: "jobs/42", generation: 1, ready: false, waiting: 0 }',
   );
 });
+
+Deno.test("KvEvent disposal gives a waiter the outcome sent elsewhere that nothing had woken it for", async () => {
+  await using file = await kvFile();
+  const [a, b] = [await file.open(), await file.open()];
+  // Neither a watch nor a poll: only disposal's own read can tell it.
+  const waiter = new KvEvent<string>(a, ["told at the end"], {
+    watch: false,
+    pollInterval: 2 ** 40,
+  });
+  await using sender = new KvEvent<string>(b, ["told at the end"]);
+  const waiting = waiter.wait();
+  await waiter.wait({ timeout: 0 }).catch(() => {}); // its first read is done
+  await sender.send("sent before disposal");
+  await waiter[Symbol.asyncDispose]();
+  assertEquals(await waiting, "sent before disposal");
+});
