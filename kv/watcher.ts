@@ -390,10 +390,13 @@ export class Watcher {
             for (const [j, entry] of entries.entries()) {
               const id = batch[j]!;
               const stream = this.#streamOf.get(id);
+              // Newer than what the stream delivered: it missed a commit.
+              // (Versionstamps are hex of one width: they order as strings.
+              // An older one is a poll that answered after a frame.)
               if (
                 poll !== undefined && stream?.reader !== undefined &&
                 stream.stamps.has(id) &&
-                stream.stamps.get(id) !== entry.versionstamp
+                (entry.versionstamp ?? "") > (stream.stamps.get(id) ?? "")
               ) {
                 missed = true;
               }
