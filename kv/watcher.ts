@@ -34,7 +34,10 @@ export interface Subscriber {
   readonly poll: number | "auto";
   /** Milliseconds a storage call may take. */
   readonly callTimeout: number;
-  /** A read of `key`, newer than any handed before. */
+  /**
+   * A read of `key`: not always newer than the last one (a poll may answer
+   * after a stream's frame), so a subscriber keeps the newest it has seen.
+   */
   head(entry: KvEntryMaybe): void;
   /** The handle was closed: no read will come again. */
   closed(error: unknown): void;
