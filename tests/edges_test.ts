@@ -98,6 +98,15 @@ Deno.test("Event.first() names an Event of another copy of the module as such", 
       "dependency graph): make every Event with one copy, for example by " +
       "asking for one version of @seed/event everywhere",
   );
+  // Neither is an object with a wait() that is not tagged Event.
+  const untagged = await assertRejects(
+    () => Event.first([{ wait() {} } as never]),
+    TypeError,
+  );
+  assertEquals(
+    untagged.message,
+    "Event.first() needs events, got an object ([object Object]) at index 0",
+  );
   // A DOM event is no Event of ours, and not called one.
   const dom = await assertRejects(
     () => Event.first([new globalThis.Event("x") as never]),
