@@ -256,7 +256,8 @@ export class Event<T = void> {
    *   that is how a send, a reset or a carrier makes every earlier timer
    *   and listener inert without having to take it back first.
    * - A waiter is pending while its `resolve` is set; it is in its
-   *   generation's heap while `heapIndex >= 0`.
+   *   generation's heap while `heapIndex >= 0`, and in its turn's while
+   *   `turnIndex >= 0`.
    *
    * Calls out. The event calls code it does not own: a signal's
    * `addEventListener`, `removeEventListener`, `aborted` and `reason`, the
@@ -1236,16 +1237,17 @@ export class Event<T = void> {
     }
     generation.queue.push(waiter);
     if (waiter.deadline !== Infinity) {
-      heapPush(generation.heap, waiter);
+      heapPush(generation.heap, waiter, "heapIndex");
       let turn = generation.turn;
       if (turn === undefined) {
         const made: TurnTimer = new TurnTimer(
           (now) => Event.#expire(generation, made, now),
-          () => Event.#current(generation) && made.live > 0,
+          () => Event.#current(generation) && made.heap.length > 0,
         );
         turn = generation.turn = made;
       }
-      if (turn.live++ === 0) generation.turns.add(turn);
+      if (turn.heap.length === 0) generation.turns.add(turn);
+      heapPush(turn.heap, waiter, "turnIndex");
       waiter.turn = turn;
     }
   }
@@ -1322,10 +1324,15 @@ export class Event<T = void> {
     waiter.resolve = waiter.reject = undefined;
     generation.owner.#waiting--;
     const turn = waiter.turn;
-    if (turn !== undefined && --turn.live === 0) {
-      generation.turns.delete(turn);
-      const timer = turn.take();
-      cleanup.push(() => disarm(timer));
+    // A tombstone keeps no turn: it would keep the turn's heap.
+    waiter.turn = undefined;
+    if (turn !== undefined && waiter.turnIndex >= 0) {
+      heapRemove(turn.heap, waiter, "turnIndex");
+      if (turn.heap.length === 0) {
+        generation.turns.delete(turn);
+        const timer = turn.take();
+        cleanup.push(() => disarm(timer));
+      }
     }
     if (
       ++generation.dead > 32 && generation.dead * 2 > generation.queue.length
@@ -1335,7 +1342,11 @@ export class Event<T = void> {
       );
       generation.dead = 0;
     }
-    if (waiter.heapIndex >= 0) heapRemove(generation.heap, waiter);
+    if (waiter.heapIndex >= 0) {
+      heapRemove(generation.heap, waiter, "heapIndex");
+      // An emptied heap may keep the room its peak took: let that go.
+      if (generation.heap.length === 0) generation.heap = [];
+    }
     return reject;
   }
 
@@ -1403,15 +1414,16 @@ export class Event<T = void> {
     // The state is whole: call out.
     const failed: ((reason: unknown) => void)[] = [];
     let failure: unknown;
-    if (turn.live > 0) {
+    if (turn.heap.length > 0) {
       try {
-        // Its own waiters are due no sooner than the earliest of all.
-        turn.set(heap[0]!.deadline);
+        // For its own earliest: re-arming for the earliest of every turn
+        // would ring once per other turn's deadline, for nothing.
+        turn.set(turn.heap[0]!.deadline);
       } catch (error) {
         // No timer can be had for them: they fail now, not hang.
         failure = error;
         if (Event.#current(generation)) {
-          for (const waiter of heap.filter((w) => w.turn === turn)) {
+          for (const waiter of turn.heap.slice()) {
             failed.push(Event.#leave(generation, waiter, cleanup));
           }
         }
@@ -1461,7 +1473,10 @@ class Waiter<T> {
   readonly group: SignalGroup<T> | undefined;
   /** The timer of its turn, that times it out, if it has a deadline. */
   turn: TurnTimer | undefined = undefined;
+  /** Its place in its generation's heap of deadlines. */
   heapIndex = -1;
+  /** Its place in its turn's heap of deadlines. */
+  turnIndex = -1;
 
   constructor(
     resolve: (value: T) => void,
@@ -1552,8 +1567,12 @@ class Alarm {
  * one turn share one timer.
  */
 class TurnTimer extends Alarm {
-  /** Its waiters still pending. */
-  live = 0;
+  /**
+   * Its waiters still pending, a min-heap by (deadline, order): it re-arms
+   * for the earliest of its own, so each timer call is for a deadline of
+   * its own and their number stays linear in the waiters.
+   */
+  readonly heap: Waiter<unknown>[] = [];
   /** Set once the end of its turn is scheduled. */
   closing = false;
 }
@@ -1591,37 +1610,44 @@ function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
     (a.deadline === b.deadline && a.order < b.order);
 }
 
-function heapPush<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
+/** Where a waiter keeps its place in one of the two heaps it may be in. */
+type HeapSlot = "heapIndex" | "turnIndex";
+
+function heapPush<T>(heap: Waiter<T>[], waiter: Waiter<T>, slot: HeapSlot) {
   heap.push(waiter);
-  siftUp(heap, heap.length - 1);
+  siftUp(heap, heap.length - 1, slot);
 }
 
-function heapRemove<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
-  const index = waiter.heapIndex;
+function heapRemove<T>(
+  heap: Waiter<T>[],
+  waiter: Waiter<T>,
+  slot: HeapSlot,
+): void {
+  const index = waiter[slot];
   const last = heap.pop()!;
-  waiter.heapIndex = -1;
+  waiter[slot] = -1;
   if (last === waiter) return;
   heap[index] = last;
-  last.heapIndex = index;
-  siftUp(heap, index);
-  siftDown(heap, last.heapIndex);
+  last[slot] = index;
+  siftUp(heap, index, slot);
+  siftDown(heap, last[slot], slot);
 }
 
-function siftUp<T>(heap: Waiter<T>[], index: number): void {
+function siftUp<T>(heap: Waiter<T>[], index: number, slot: HeapSlot): void {
   const waiter = heap[index]!;
   while (index > 0) {
     const parentIndex = (index - 1) >> 1;
     const parent = heap[parentIndex]!;
     if (!earlier(waiter, parent)) break;
     heap[index] = parent;
-    parent.heapIndex = index;
+    parent[slot] = index;
     index = parentIndex;
   }
   heap[index] = waiter;
-  waiter.heapIndex = index;
+  waiter[slot] = index;
 }
 
-function siftDown<T>(heap: Waiter<T>[], index: number): void {
+function siftDown<T>(heap: Waiter<T>[], index: number, slot: HeapSlot): void {
   const waiter = heap[index]!;
   const length = heap.length;
   while (true) {
@@ -1633,11 +1659,11 @@ function siftDown<T>(heap: Waiter<T>[], index: number): void {
     const next = heap[child]!;
     if (!earlier(next, waiter)) break;
     heap[index] = next;
-    next.heapIndex = index;
+    next[slot] = index;
     index = child;
   }
   heap[index] = waiter;
-  waiter.heapIndex = index;
+  waiter[slot] = index;
 }
 
 // ---------------------------------------------------------------------------

@@ -26,6 +26,8 @@ export interface BenchTimer {
   start(): void;
   /** Stops measuring. */
   end(): void;
+  /** What the run counted beside its time, for the report to show. */
+  note?(text: string): void;
 }
 
 /** One benchmark: a group, a name, and a run that times itself. */
@@ -229,6 +231,51 @@ function iterateSent(n: number, name: string, baseline: boolean): BenchCase {
   };
 }
 
+const SPREAD_TURNS = 1_000;
+
+/**
+ * Timed waiters spread over turns, two a turn, a near deadline and a far
+ * one, so that each turn's own deadlines interleave with other turns':
+ * runs until every one timed out, and notes how many `setTimeout` calls the
+ * run made. The time is mostly the deadlines themselves; the count is the
+ * figure (linear: at most two a waiter).
+ */
+function spreadTurns(
+  name: string,
+  baseline: boolean,
+  wait: (timeout: number) => Promise<unknown>,
+): BenchCase {
+  return {
+    group: `timeouts spread over ${SPREAD_TURNS.toLocaleString("en")} turns (${
+      (2 * SPREAD_TURNS).toLocaleString("en")
+    } waiters)`,
+    name,
+    baseline,
+    async fn(timer) {
+      const realSetTimeout = globalThis.setTimeout;
+      let calls = 0;
+      globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+        calls++;
+        return realSetTimeout(...args);
+      }) as typeof setTimeout;
+      try {
+        const timedOut: Promise<unknown>[] = [];
+        timer.start();
+        for (let turn = 0; turn < SPREAD_TURNS; turn++) {
+          timedOut.push(wait(1 + turn % 100).catch(() => {}));
+          timedOut.push(wait(150).catch(() => {}));
+          await Promise.resolve(); // the next turn
+        }
+        await Promise.all(timedOut);
+        timer.end();
+      } finally {
+        globalThis.setTimeout = realSetTimeout;
+      }
+      timer.note?.(`${calls.toLocaleString("en")} setTimeout calls`);
+    },
+  };
+}
+
 /** Every case, in report order. */
 export const CASES: BenchCase[] = [
   roundTrip("Promise.withResolvers()", true, (i) => {
@@ -261,8 +308,6 @@ export const CASES: BenchCase[] = [
     deferred.resolve(i);
     return resumed;
   }),
-  // An object sent may be a thenable: it goes through the carrier that
-  // adopts it once (one more Event per send), where a number does not.
   roundTrip("Promise.withResolvers()", true, (i) => {
     const { promise, resolve } = Promise.withResolvers<{ i: number }>();
     const resumed = (async () => await promise)();
@@ -308,6 +353,22 @@ export const CASES: BenchCase[] = [
       },
     };
   }),
+  spreadTurns(
+    "a setTimeout() per waiter",
+    true,
+    (timeout) =>
+      new Promise((_, reject) => {
+        setTimeout(() => reject(new Error("timeout")), timeout);
+      }),
+  ),
+  (() => {
+    const evt = new Event<void>();
+    return spreadTurns(
+      "Event, wait({ timeout })",
+      false,
+      (timeout) => evt.wait({ timeout }),
+    );
+  })(),
   ...[2, 100].flatMap((n) => [
     firstOf(
       n,

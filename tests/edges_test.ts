@@ -219,3 +219,57 @@ Deno.test("Event.reset() while a chain of thenables is adopted leaves the new se
   assertEquals(await evt.wait(), "new", "a wait after the new send");
   assertEquals(evt.poll(), "new");
 });
+
+Deno.test("Event's timers stay linear in its timed waiters, however their deadlines spread over turns", async (t) => {
+  // Deadlines interleave across turns: each turn's own earliest comes after
+  // other turns' deadlines. A turn's timer that re-armed for the earliest of
+  // every turn rang once per other turn's deadline (11,000 timer calls for the
+  // 2,000 waiters of the first spread).
+  const spreads: [string, number, (turn: number, k: number) => number][] = [
+    [
+      "two a turn, one near and one far",
+      2,
+      (turn, k) => k ? 150 : 1 + turn % 100,
+    ],
+    ["two a turn, interleaved", 2, (turn, k) => 1 + (turn * 37) % 100 + k * 50],
+    [
+      "four a turn, interleaved",
+      4,
+      (turn, k) => 1 + (turn * 37) % 100 + k * 25,
+    ],
+  ];
+  for (const [name, perTurn, timeout] of spreads) {
+    await t.step(name, async () => {
+      const realSetTimeout = globalThis.setTimeout;
+      let calls = 0;
+      globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+        calls++;
+        return realSetTimeout(...args);
+      }) as typeof setTimeout;
+      try {
+        const evt = new Event<void>();
+        const timedOut: Promise<unknown>[] = [];
+        for (let turn = 0; turn < 1_000; turn++) {
+          for (let k = 0; k < perTurn; k++) {
+            timedOut.push(
+              evt.wait({ timeout: timeout(turn, k) }).catch((e) => e.name),
+            );
+          }
+          await Promise.resolve(); // a microtask checkpoint: the next turn
+        }
+        const names = await Promise.all(timedOut);
+        assertEquals(new Set(names), new Set(["TimeoutError"]));
+        assertEquals(evt.waiting, 0);
+        // One call to arm for each waiter at most, and one to re-arm after
+        // each ring, which times out a waiter of its own or finds the one
+        // it was armed for already gone.
+        const waiters = 1_000 * perTurn;
+        if (calls > 2 * waiters) {
+          throw new Error(`${calls} setTimeout calls for ${waiters} waiters`);
+        }
+      } finally {
+        globalThis.setTimeout = realSetTimeout;
+      }
+    });
+  }
+});

@@ -21,12 +21,16 @@ function median(values: number[]): number {
     : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The last note each case made (a count beside its time), by case. */
+const notes = new Map<BenchCase, string>();
+
 async function time(benchCase: BenchCase): Promise<number> {
   let started = 0;
   let elapsed = 0;
   await benchCase.fn({
     start: () => started = performance.now(),
     end: () => elapsed = performance.now() - started,
+    note: (text) => notes.set(benchCase, text),
   });
   return elapsed;
 }
@@ -57,10 +61,11 @@ for (const [group, cases] of groups) {
     const shown = ms < 1
       ? `${(ms * 1000).toFixed(0)} µs`
       : `${ms.toFixed(2)} ms`;
+    const note = notes.has(c) ? `, ${notes.get(c)}` : "";
     console.log(
-      `| ${group} | ${c.name}${c.baseline ? " (baseline)" : ""} | ${shown} | ${
-        (ms / base).toFixed(2)
-      }x |`,
+      `| ${group} | ${c.name}${
+        c.baseline ? " (baseline)" : ""
+      }${note} | ${shown} | ${(ms / base).toFixed(2)}x |`,
     );
   }
 }
