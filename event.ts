@@ -206,6 +206,16 @@ const views: WeakMap<AnyEvent, Record<string, unknown>> = new WeakMap();
 const names: WeakMap<AnyEvent, string> = new WeakMap();
 
 /**
+ * The event whose sent object's `then` is being read, with its waiters
+ * still on it: it gets a carrier only if that object is a thenable, or if
+ * a call reaches the event meanwhile (see `Event.#adopt()`). A plain
+ * object, the common case, is delivered with no carrier.
+ */
+let adopting: AnyEvent | undefined;
+/** The carrier the event being adopted got while its `then` was read. */
+let carried: AnyEvent | undefined;
+
+/**
  * An event that any number of waiters can await, and that is sent exactly
  * once, with a value or an exception: a port of eventlet's `Event`.
  *
@@ -243,8 +253,11 @@ export class Event<T = void> {
    * - Value or exception: `#result` holds what was sent, as sent. The send
    *   detached `#batch`, `#generation`, `#watchers` and `#waiting` before it
    *   called out. `#settled` is made on the first later `wait()`. A sent
-   *   object (it may be a thenable) has a `#carrier`, the event that took
-   *   over its waiters and that later waiters join until `reset()`. A
+   *   thenable has a `#carrier`, the event that took over its waiters and
+   *   that later waiters join until `reset()`; so does a sent object whose
+   *   `then` lookup reached the event (`adopting`: while `then` is read,
+   *   the waiters stay on the event, and the first call that could tell
+   *   the difference moves them to a carrier first). A
    *   carrier sent a thenable in turn hands over to a new carrier, and its
    *   `#origin` (the event the user sent) is pointed at that one while it
    *   still holds this send's carrier: so the origin's `#carrier` is always
@@ -923,6 +936,8 @@ export class Event<T = void> {
    */
   reset(): void {
     if (this.#state === FRESH) throw this.#misuse(RERESET_MESSAGE);
+    // This send's waiters keep its outcome: a carrier takes them.
+    if (adopting === this) this.#carry();
     this.#state = FRESH;
     this.#result = undefined;
     this.#settled = undefined;
@@ -1026,6 +1041,7 @@ export class Event<T = void> {
 
   /** What a plain wait() on a sent event returns. */
   #settledPromise(): Promise<Awaited<T>> {
+    if (adopting === this) this.#carry();
     if (this.#carrier !== undefined) return this.#carrier.#waitPlain();
     if (this.#settled !== undefined) return this.#settled;
     if (this.#state === VALUE) {
@@ -1080,50 +1096,48 @@ export class Event<T = void> {
   }
 
   /**
-   * Sends an object or a function, which may be a thenable. This send's
-   * waiters, with their signals and timers, move to a carrier event; the
-   * watchers are told; only then is `then` read, once. A thenable is adopted
-   * once, in a promise job as a promise adopts one, and its outcome is sent
-   * to the carrier, which wakes the waiters in `wait()` order; until then
-   * each waiter's own signal and timeout still bound it, and a later
-   * `wait()` joins the carrier.
+   * Sends an object or a function, which may be a thenable. The watchers
+   * are told; only then is `then` read, once. Until it is read this send's
+   * waiters stay on the event, and any call that reaches the event in the
+   * meantime (a `wait()` or a `reset()` from a `then` getter or a watcher)
+   * first moves them to a carrier (`#carry()`), as if one had been there
+   * all along. No thenable: the waiters are woken here, with no carrier. A
+   * thenable is adopted once, in a promise job as a promise adopts one, and
+   * its outcome is sent to the carrier, which wakes the waiters in `wait()`
+   * order; until then each waiter's own signal and timeout still bound it,
+   * and a later `wait()` joins the carrier.
    */
   #adopt(value: object): void {
-    // Typed loosely: it carries Awaited<T>, which TypeScript cannot see
-    // through for a generic T.
-    const carrier: AnyEvent = new Event();
-    const name = names.get(this);
-    if (name !== undefined) names.set(carrier, name);
-    // A chain of thenables: the origin skips to the newest carrier, if it
-    // still carries this send (a reset() since leaves it alone).
-    const origin = this.#origin;
-    if (origin === undefined) {
-      carrier.#origin = this;
-    } else {
-      carrier.#origin = origin;
-      if (origin.#carrier === this) origin.#carrier = carrier;
-    }
+    // A then getter of another send is running: that send gets its carrier
+    // now, for this one needs the slot.
+    if (adopting !== undefined) adopting.#carry();
+    const outer = carried;
     const watchers = this.#watchers;
-    const generation = this.#generation;
-    carrier.#batch = this.#batch;
-    carrier.#waiting = this.#waiting;
-    if (generation !== undefined) {
-      carrier.#generation = generation;
-      generation.owner = carrier;
-    }
-    this.#carrier = carrier;
-    this.#batch = undefined;
-    this.#generation = undefined;
     this.#watchers = undefined;
-    this.#waiting = 0;
-    tell(watchers, this);
-    // The state is whole: call out. A wait() in here joins the carrier; a
-    // reset() leaves it to this send's waiters.
+    adopting = this;
+    carried = undefined;
+    if (watchers !== undefined) tell(watchers, this);
+    // The state is whole: call out.
     let then: unknown;
+    let threw = false;
     try {
       then = (value as { then?: unknown }).then;
     } catch (error) {
-      carrier.#settle(false, error);
+      threw = true;
+      then = error;
+    }
+    let carrier = carried as AnyEvent | undefined;
+    if (adopting === this) adopting = undefined;
+    carried = outer;
+    if (carrier === undefined) {
+      if (!threw && typeof then !== "function") {
+        this.#deliver(true, value); // the common case: no thenable
+        return;
+      }
+      carrier = this.#carry();
+    }
+    if (threw) {
+      carrier.#settle(false, then);
       return;
     }
     if (typeof then !== "function") {
@@ -1155,6 +1169,43 @@ export class Event<T = void> {
     });
   }
 
+  /**
+   * Moves the waiters of the send being adopted to a new carrier, which
+   * later waiters join until `reset()`. A reset() or a wait() made while
+   * `then` is read calls this first; so does the send, once it knows the
+   * value is a thenable.
+   */
+  #carry(): AnyEvent {
+    // Typed loosely: it carries Awaited<T>, which TypeScript cannot see
+    // through for a generic T.
+    const carrier: AnyEvent = new Event();
+    const name = names.get(this);
+    if (name !== undefined) names.set(carrier, name);
+    // A chain of thenables: the origin skips to the newest carrier, if it
+    // still carries this send (a reset() since leaves it alone).
+    const origin = this.#origin;
+    if (origin === undefined) {
+      carrier.#origin = this;
+    } else {
+      carrier.#origin = origin;
+      if (origin.#carrier === this) origin.#carrier = carrier;
+    }
+    const generation = this.#generation;
+    carrier.#batch = this.#batch;
+    carrier.#waiting = this.#waiting;
+    if (generation !== undefined) {
+      carrier.#generation = generation;
+      generation.owner = carrier;
+    }
+    this.#carrier = carrier;
+    this.#batch = undefined;
+    this.#generation = undefined;
+    this.#waiting = 0;
+    adopting = undefined;
+    carried = carrier;
+    return carrier;
+  }
+
   /** Sends a carrier an outcome known to be no thenable. */
   #settle(ok: boolean, result: unknown): void {
     this.#state = ok ? VALUE : EXCEPTION;
@@ -1182,6 +1233,7 @@ export class Event<T = void> {
     timeout: number | undefined,
   ): Promise<Awaited<T>> {
     if (this.#state !== FRESH) {
+      if (adopting === this) this.#carry();
       return this.#carrier === undefined
         ? this.#settledPromise()
         : this.#carrier.#enqueue(signal, timeout);

@@ -5,7 +5,7 @@
  * shape, and the messages for an Event of another copy of the module and
  * for an event passed twice.
  */
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertRejects, assertStrictEquals } from "@std/assert";
 import { Event, type WaitOptions } from "../mod.ts";
 import { assertTimesOut } from "./_helpers.ts";
 
@@ -272,4 +272,122 @@ Deno.test("Event's timers stay linear in its timed waiters, however their deadli
       }
     });
   }
+});
+
+Deno.test("Event.send() of an object: calls from its then getter see its waiters, as a carrier kept them", async (t) => {
+  // A plain object goes to the waiters with no carrier; only a call that
+  // reaches the event while `then` is read makes one. Each step checks what
+  // such a call sees against what it saw when every object had a carrier.
+  for (const thenable of [false, true]) {
+    const kind = thenable ? "a thenable" : "no thenable";
+    await t.step(
+      `${kind}: wait(), waiting and an abort from the getter`,
+      async () => {
+        const evt = new Event<unknown>();
+        const controller = new AbortController();
+        const early = [
+          evt.wait(),
+          evt.wait({ timeout: 1_000 }),
+          evt.wait({ signal: controller.signal }).catch((e) => `aborted: ${e}`),
+        ];
+        const seen: unknown[] = [];
+        let late: Promise<unknown>[] = [];
+        let reads = 0;
+        const value = {
+          get then() {
+            // Each waiter's promise reads it again as it resolves, as any
+            // promise does: only the send's own read acts.
+            if (reads++ > 0) return undefined;
+            seen.push(evt.waiting, evt.ready());
+            controller.abort("from the getter");
+            seen.push(evt.waiting);
+            late = [evt.wait(), evt.wait({ timeout: 1_000 })];
+            seen.push(evt.waiting);
+            return thenable
+              ? (resolve: (v: unknown) => void) => resolve("adopted")
+              : undefined;
+          },
+        };
+        evt.send(value);
+        const outcome = thenable ? "adopted" : value;
+        assertEquals(seen, [3, true, 2, 4]);
+        assertEquals(await Promise.all(early), [
+          outcome,
+          outcome,
+          "aborted: from the getter",
+        ]);
+        assertEquals(await Promise.all(late), [outcome, outcome]);
+        assertEquals(await evt.wait({ timeout: 1_000 }), outcome);
+        assertEquals(evt.waiting, 0);
+        if (thenable) assertEquals(reads, 1);
+      },
+    );
+    await t.step(
+      `${kind}: a reset() and a new send from the getter`,
+      async () => {
+        const evt = new Event<unknown>();
+        const early = [evt.wait(), evt.wait({ timeout: 1_000 })];
+        let next: Promise<unknown> | undefined;
+        const value = {
+          get then() {
+            evt.reset();
+            next = evt.wait();
+            evt.send({ second: true }); // an object again: read in here
+            return thenable
+              ? (resolve: (v: unknown) => void) => resolve("adopted")
+              : undefined;
+          },
+        };
+        evt.send(value);
+        const outcome = thenable ? "adopted" : value;
+        assertEquals(await Promise.all(early), [outcome, outcome]);
+        assertEquals(await next, { second: true });
+        assertEquals(await evt.wait(), { second: true });
+      },
+    );
+  }
+  await t.step(
+    "a thenable that never settles: a wait from its getter keeps its own timeout",
+    async () => {
+      const evt = new Event<unknown>();
+      const early = evt.wait({ timeout: 5 }).catch((e) => e.name);
+      let fromGetter: Promise<unknown> | undefined;
+      const never = {
+        get then() {
+          fromGetter = evt.wait({ timeout: 5 }).catch((e) => e.name);
+          return () => {}; // adopted, never settles
+        },
+      };
+      evt.send(never);
+      assertEquals(await early, "TimeoutError");
+      assertEquals(await fromGetter, "TimeoutError");
+      assertEquals(evt.waiting, 0);
+    },
+  );
+  await t.step(
+    "a getter that sends another event an object that reaches back",
+    async () => {
+      const [a, b] = [new Event<unknown>(), new Event<unknown>()];
+      const fromA = [a.wait(), a.wait({ timeout: 1_000 })];
+      const fromB = b.wait();
+      let joinedA: Promise<unknown> | undefined;
+      const inner = {
+        get then() {
+          joinedA = a.wait({ timeout: 1_000 }); // a's then is still being read
+          return undefined;
+        },
+      };
+      const outer = {
+        get then() {
+          b.send(inner);
+          return (resolve: (v: unknown) => void) => resolve("a adopted");
+        },
+      };
+      a.send(outer);
+      assertEquals(await Promise.all(fromA), ["a adopted", "a adopted"]);
+      assertEquals(await joinedA, "a adopted");
+      assertStrictEquals(await fromB, inner);
+      assertEquals([a.waiting, b.waiting], [0, 0]);
+    },
+  );
 });
