@@ -1116,7 +1116,7 @@ export class Event<T = void> {
     this.#watchers = undefined;
     adopting = this;
     carried = undefined;
-    if (watchers !== undefined) tell(watchers, this);
+    tell(watchers, this);
     // The state is whole: call out.
     let then: unknown;
     let threw = false;
@@ -1126,8 +1126,9 @@ export class Event<T = void> {
       threw = true;
       then = error;
     }
+    // Carried meanwhile, or not: either way no longer being adopted.
     let carrier = carried as AnyEvent | undefined;
-    if (adopting === this) adopting = undefined;
+    adopting = undefined;
     carried = outer;
     if (carrier === undefined) {
       if (!threw && typeof then !== "function") {
@@ -1378,7 +1379,7 @@ export class Event<T = void> {
     const turn = waiter.turn;
     // A tombstone keeps no turn: it would keep the turn's heap.
     waiter.turn = undefined;
-    if (turn !== undefined && waiter.turnIndex >= 0) {
+    if (turn !== undefined) {
       heapRemove(turn.heap, waiter, "turnIndex");
       if (turn.heap.length === 0) {
         generation.turns.delete(turn);
@@ -1466,11 +1467,12 @@ export class Event<T = void> {
     // The state is whole: call out.
     const failed: ((reason: unknown) => void)[] = [];
     let failure: unknown;
-    if (turn.heap.length > 0) {
+    const next = turn.heap[0];
+    if (next !== undefined) {
       try {
         // For its own earliest: re-arming for the earliest of every turn
         // would ring once per other turn's deadline, for nothing.
-        turn.set(turn.heap[0]!.deadline);
+        turn.set(next.deadline);
       } catch (error) {
         // No timer can be had for them: they fail now, not hang.
         failure = error;

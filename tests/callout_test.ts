@@ -163,15 +163,19 @@ Deno.test("Event.wait() when setTimeout throws", async (t) => {
     const first = evt.wait({ timeout: 10 });
     const second = evt.wait({ timeout: 20 });
     const plain = evt.wait();
+    const third = evt.wait({ timeout: 30 });
+    const fourth = evt.wait({ timeout: 40 });
     const boom = new Error("timers gone");
-    // Both waiters are queued and armed: only the re-arm fails.
+    // Every waiter is queued and armed: only the re-arm fails.
     using _ = replaceSetTimeout(() => {
       throw boom;
     });
     await tickKeepingStubs(time, 10);
     await assertTimesOut(first);
-    // It can no longer be timed: it fails loudly instead of hanging.
-    assertStrictEquals(await assertRejects(() => second), boom);
+    // They can no longer be timed: each fails loudly instead of hanging.
+    for (const later of [second, third, fourth]) {
+      assertStrictEquals(await assertRejects(() => later), boom);
+    }
     assertEquals(evt.waiting, 1);
     evt.send("plain");
     assertEquals(await plain, "plain");

@@ -391,3 +391,21 @@ Deno.test("Event.send() of an object: calls from its then getter see its waiters
     },
   );
 });
+
+Deno.test("Event.send() of an object: a reset() of another event from its then getter leaves this send alone", async () => {
+  const [a, b] = [new Event<unknown>(), new Event<unknown>()];
+  b.send("b's first");
+  const fromA = [a.wait(), a.wait({ timeout: 1_000 })];
+  const value = {
+    get then() {
+      b.reset(); // another event: this send keeps its waiters
+      b.send("b's second");
+      return undefined;
+    },
+  };
+  a.send(value);
+  for (const waiting of fromA) assertStrictEquals(await waiting, value);
+  assertStrictEquals(await a.wait(), value);
+  assertEquals(await b.wait(), "b's second");
+  assertEquals([a.waiting, b.waiting], [0, 0]);
+});
