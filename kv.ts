@@ -41,6 +41,7 @@ import {
   headKey,
   headOf,
   isClosed,
+  type KvEntryMaybe,
   type KvHandle,
   type KvKey,
   type Outcome,
@@ -105,14 +106,55 @@ export interface KvEventOptions {
   callTimeout?: number | undefined;
 }
 
-/** What a local event of one generation is sent: the outcome, or the end. */
-type Fed = Outcome | { ended: unknown };
-
 /** What a wait's first read gives: the head, and its outcome if sent. */
 type Read = { head: Head; outcome: Outcome | null } | { ended: unknown };
 
-/** The empty `#locals` every idle instance shares: made its own on use. */
-const NO_LOCALS: Map<number, Event<Fed>> = new Map();
+/**
+ * The waiters of one instance that came in one turn: an in-memory event
+ * they wait on with their own signals and timeouts, sent the outcome of
+ * the generation its read found (or why none will come). So local order,
+ * signals, timeouts and clean-up are `Event`'s, and a plain waiter costs
+ * what a plain `Event` waiter costs.
+ */
+class Batch extends Event<unknown> {
+  /** The generation its read found; -1 while it reads. */
+  generation = -1;
+  /** Its `timeout: 0` waiters: they want the read, and no wait after it. */
+  zero: Event<Read> | undefined = undefined;
+  /**
+   * What its plain waiters get, shared as `Event` shares a plain promise:
+   * `shared` taken one step further, as a bounded waiter's is, so that
+   * every waiter resumes in call order.
+   */
+  plain: Promise<unknown> | undefined = undefined;
+  shared: Promise<unknown> | undefined = undefined;
+
+  /** Its plain waiters' promise, one step after `Event`'s. */
+  waitPlain(): Promise<unknown> {
+    const shared = this.wait();
+    if (this.shared !== shared) {
+      // A bounded waiter closed the run before: that one stays silent now.
+      this.plain?.catch(ignore);
+      this.shared = shared;
+      this.plain = shared.then();
+    }
+    return this.plain!;
+  }
+
+  /** Rejects every waiter; plain ones stay silent, as `Event`'s do. */
+  fail(error: unknown): void {
+    this.plain?.catch(ignore); // before it rejects: never unhandled
+    this.sendException(error);
+  }
+}
+
+/** Set in KvEvent's static block: a read of its head reached it. */
+let hear: (evt: KvEvent<unknown>, entry: KvEntryMaybe) => void;
+/** Set in KvEvent's static block: its handle was closed. */
+let close: (evt: KvEvent<unknown>, error: unknown) => void;
+
+/** The `#live` of every instance with no waiter. */
+const NO_BATCHES: readonly Batch[] = Object.freeze([]);
 
 /** The largest `expireIn` a date can hold from now. */
 const MAX_DATE = 8.64e15;
@@ -130,9 +172,10 @@ const MAX_DATE = 8.64e15;
  *
  * Waking: the handle's one watcher (shared by every `KvEvent` on the same
  * handle) watches the head keys of the events that have waiters, 10 to a
- * stream, and polls them in batches; each instance feeds an in-memory
- * `Event` per generation, so local order, signals, timeouts and clean-up
- * are `Event`'s. Values are stored as `kv.set()` stores them; exceptions
+ * stream, and polls them in batches. An instance's waiters of one turn
+ * share an in-memory `Event`, sent the outcome of the generation its read
+ * found, so local order, signals, timeouts and clean-up are `Event`'s, and
+ * a plain waiter shares a promise with the others of its turn. Values are stored as `kv.set()` stores them; exceptions
  * keep their class (or the nearest built-in one), name, message, stack,
  * cause and `AggregateError`'s errors.
  *
@@ -180,25 +223,23 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   readonly #store: EventStore;
   readonly #watcher: Watcher;
   readonly #subscriber: Subscriber;
-  /** The name its timeouts and errors give: the key, joined by `/`. */
-  readonly #name: string;
   /**
-   * Local events by generation, each fed the generation's outcome once it
-   * is read. One exists while it has waiters; a waiter that leaves the last
-   * deletes it.
+   * The batches with waiters, in call order: those still reading, then
+   * (generation known) those waiting for its outcome. While any, the
+   * watcher watches this event.
    */
-  #locals: Map<number, Event<Fed>> = NO_LOCALS;
+  #live: readonly Batch[] = NO_BATCHES;
   /** Generations whose outcome is being read. */
   #fetching: Set<number> | undefined = undefined;
-  /** Waiters in either phase: while any, the watcher watches this event. */
-  #active = 0;
   /**
    * The calls of this turn, waiting for a read of the head that begins
    * after all of them (so none sees a generation older than its call), and
    * the last read's hand-over: reads hand over in call order, for FIFO.
    */
-  #batch: Event<Read> | undefined = undefined;
+  #batch: Batch | undefined = undefined;
   #tail: Promise<void> | undefined = undefined;
+  /** Reads under way: the last one to finish lets go of `#tail`. */
+  #reads = 0;
   /** Why no waiter can be woken any more: disposal, or a closed handle. */
   #ended: unknown = undefined;
   #disposed = false;
@@ -285,15 +326,13 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     }
     this.#store = new EventStore(handle, key, expireIn, callTimeout);
     this.#watcher = Watcher.of(handle);
-    this.#name = key.map(String).join("/");
-    this.#subscriber = {
-      key: headKey(key),
+    this.#subscriber = new Subscription(
+      this,
+      headKey(key),
       watch,
-      poll: pollInterval,
+      pollInterval,
       callTimeout,
-      head: (entry) => this.#heard(headOf(entry)),
-      closed: (error) => this.#end(closedError(this.#name, error)),
-    };
+    );
   }
 
   /**
@@ -346,10 +385,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * sent, naming the key.
    */
   wait(options?: WaitOptions): Promise<T> {
-    const waiting = this.#wait(options, performance.now());
-    // Plain waiters stay silent on an exception nobody handles, as Event's.
-    if (options === undefined) waiting.catch(ignore);
-    return waiting;
+    return this.#wait(options) as Promise<T>;
   }
 
   /**
@@ -362,6 +398,11 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     return this.#name;
   }
 
+  /** The key, joined by `/`: made when asked, not kept. */
+  get #name(): string {
+    return this.#store.key.map(String).join("/");
+  }
+
   /**
    * How many waiters this instance has (those of other instances, isolates
    * and processes are not counted): plain and bounded, until each settles.
@@ -369,7 +410,11 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * @returns The number of this instance's waiters.
    */
   get waiting(): number {
-    return this.#active;
+    let waiting = 0;
+    for (const batch of this.#live) {
+      waiting += batch.waiting + (batch.zero?.waiting ?? 0);
+    }
+    return waiting;
   }
 
   /**
@@ -485,12 +530,15 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    if (this.#active === 0) return; // no waiter: nothing to read for
+    if (this.#live.length === 0) return; // no waiter: nothing to read for
     try {
       const head = headOf(await this.#store.head(this.#pending()));
       await Promise.all(
-        [...this.#locals.keys()].filter((generation) =>
-          generation < head.generation ||
+        [...new Set(this.#live.map((batch) => batch.generation))].filter((
+          generation,
+        ) =>
+          generation >= 0 &&
+            generation < head.generation ||
           (generation === head.generation && head.sent !== null)
         ).map((generation) => this.#fetch(generation)),
       );
@@ -608,23 +656,27 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   }
 
   /**
-   * A wait, as promise reactions rather than an async function: a waiter
-   * that waits long keeps its reactions, not a suspended frame.
+   * A wait: the waiter joins this turn's batch, whose read of the head
+   * begins after every call of the turn; the batch is then sent the outcome
+   * of the generation it found. Its signal and timeout are the batch
+   * event's, so they bound the reads too; the timeout counts from here.
    */
-  #wait(options: WaitOptions | undefined, started: number): Promise<T> {
+  #wait(options: WaitOptions | undefined): Promise<unknown> {
     if (this.#disposed) {
-      return Promise.reject(
+      return rejected(
         ending(
           new DOMException(
             `The KvEvent ${this.#name} was disposed`,
             "AbortError",
           ),
         ),
+        options === undefined,
       );
     }
+    if (options === undefined) return this.#join().waitPlain();
     // Options are read once (their getters may throw: that rejects); the
-    // local events check them, with Event's messages.
-    let bound = options;
+    // batch event checks them, with Event's messages.
+    let bound: WaitOptions = options;
     if (typeof options === "object" && options !== null && !isSignal(options)) {
       try {
         const { signal, timeout } = options;
@@ -633,109 +685,84 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
         return Promise.reject(error);
       }
     }
-    this.#enter();
-    // First the head, read after this call: which generation to wait for.
-    return this.#join().wait(
-      bound?.timeout === 0 ? { signal: bound.signal } : bound,
-    ).then(
-      (read) => this.#second(read, bound, started),
-      (error) => {
-        this.#leave();
-        throw this.#ownTimeout(error, bound);
-      },
-    );
-  }
-
-  /** Then the generation's local event, for what is left of the time. */
-  #second(
-    read: Read,
-    bound: WaitOptions | undefined,
-    started: number,
-  ): Promise<T> {
-    if ("ended" in read) {
-      this.#leave();
-      return Promise.reject(read.ended);
+    const batch = this.#join();
+    if (bound?.timeout === 0) {
+      // The read, and nothing after it: the outcome if it was sent.
+      return (batch.zero ??= new Event<Read>()).wait({ signal: bound.signal })
+        .then((read) => {
+          if ("ended" in read) throw read.ended;
+          if (read.outcome === null) throw this.#timedOut(0);
+          if (!read.outcome.ok) throw read.outcome.error;
+          return read.outcome.value;
+        }, (error) => {
+          this.#prune(batch);
+          throw error;
+        });
     }
-    // Ended while its first read was under way: the outcome that read
-    // found, if any, else the ending.
-    if (read.outcome === null && this.#ended !== undefined) {
-      this.#leave();
-      return Promise.reject(this.#ended);
-    }
-    const { generation } = read.head;
-    const local = this.#local(generation);
-    if (read.outcome !== null) this.#feed(generation, read.outcome);
-    // A head heard since the read (while no local event was there to wake)
-    // is not heard again: act on the newest one this instance knows.
-    else if (this.#known !== undefined) this.#heard(this.#known);
-    return local.wait(
-      bound === undefined ? undefined : {
-        signal: bound.signal,
-        timeout: bound.timeout === undefined
-          ? undefined
-          : Math.max(0, bound.timeout - (performance.now() - started)),
-      },
-    ).then((fed) => {
-      this.#done(generation, local);
-      if ("ended" in fed) throw fed.ended;
-      if (!fed.ok) throw fed.error;
-      return fed.value as T;
-    }, (error) => {
-      this.#done(generation, local);
-      throw this.#ownTimeout(error, bound);
+    // A waiter that leaves early may leave its batch empty.
+    return batch.wait(bound).then(undefined, (error) => {
+      this.#prune(batch);
+      throw this.#ownTimeout(error, bound, batch);
     });
   }
 
-  /** A waiter of `generation` is done: its local event goes with the last. */
-  #done(generation: number, local: Event<Fed>): void {
-    if (local.waiting === 0 && this.#locals.get(generation) === local) {
-      this.#locals.delete(generation);
-      if (this.#locals.size === 0) this.#locals = NO_LOCALS;
-    }
-    this.#leave();
-  }
-
-  /**
-   * A waiter's own timeout, named for this event: local events are only
-   * ever sent values, so a `TimeoutError` they reject with is the waiter's
-   * timeout, unless it is its signal's reason.
-   */
-  #ownTimeout(error: unknown, options: WaitOptions | undefined): unknown {
-    if (
-      !(error instanceof DOMException) || error.name !== "TimeoutError" ||
-      options?.timeout === undefined ||
-      (options.signal?.aborted && reasonOf(options.signal) === error)
-    ) {
-      return error;
-    }
+  /** The error of a waiter whose own timeout passed. */
+  #timedOut(timeout: number): DOMException {
     return new DOMException(
       `wait() on KvEvent ${
         JSON.stringify(this.#name)
-      } timed out after ${options.timeout} ms`,
+      } timed out after ${timeout} ms`,
       "TimeoutError",
     );
   }
 
-  /** A waiter arrives: the first one subscribes to the watcher. */
-  #enter(): void {
-    if (this.#active++ === 0) {
-      this.#watcher.subscribe(this.#subscriber);
+  /**
+   * A waiter's own timeout, named for this event: a `TimeoutError` that
+   * neither was sent (the batch's exception) nor is its signal's reason.
+   */
+  #ownTimeout(error: unknown, options: WaitOptions, batch: Batch): unknown {
+    if (
+      !(error instanceof DOMException) || error.name !== "TimeoutError" ||
+      options?.timeout === undefined ||
+      (batch.hasException() && batch.pollException() === error) ||
+      (options.signal?.aborted && reasonOf(options.signal) === error)
+    ) {
+      return error;
     }
+    return this.#timedOut(options.timeout);
   }
 
-  /** A waiter leaves: the last one unsubscribes. */
-  #leave(): void {
-    if (--this.#active === 0) {
+  /** Whether a batch still has waiters. */
+  static #wanted(batch: Batch): boolean {
+    return batch.waiting > 0 || (batch.zero?.waiting ?? 0) > 0;
+  }
+
+  /** A batch whose waiters all left, or that was sent, goes. */
+  #prune(batch: Batch): void {
+    if (KvEvent.#wanted(batch) && !batch.ready()) return;
+    const index = this.#live.indexOf(batch);
+    if (index === -1) return;
+    this.#live = this.#live.length === 1
+      ? NO_BATCHES
+      : this.#live.toSpliced(index, 1);
+    if (this.#batch === batch) this.#batch = undefined;
+    if (this.#live.length === 0) {
       this.#watcher.unsubscribe(this.#subscriber);
       this.#background?.drop();
+      this.#background = undefined;
     }
   }
 
   /** The batch of this turn's calls, whose head read begins after them. */
-  #join(): Event<Read> {
+  #join(): Batch {
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = this.#batch = new Event<Read>();
+      batch = this.#batch = new Batch();
+      // The first batch subscribes: listen first, then read.
+      const live = this.#live;
+      this.#live = live.length === 0 ? [batch] : live.concat(batch);
+      if (live.length === 0) this.#watcher.subscribe(this.#subscriber);
+      this.#reads++;
       this.#tail = this.#readFor(batch, this.#tail);
     }
     return batch;
@@ -745,15 +772,12 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * Reads the head (and its outcome, if sent) for a batch, trying again
    * while its waiters wait; hands the read over after the batch before.
    */
-  async #readFor(
-    batch: Event<Read>,
-    before: Promise<void> | undefined,
-  ): Promise<void> {
+  async #readFor(batch: Batch, before: Promise<void> | undefined) {
     await undefined; // after every call of this turn: then close the batch
     if (this.#batch === batch) this.#batch = undefined;
     let read: Read | undefined;
     for (let tries = 0; read === undefined; tries++) {
-      if (batch.waiting === 0) break; // all gone: nothing to read for
+      if (!KvEvent.#wanted(batch)) break; // all gone: nothing to read for
       if (this.#ended !== undefined) {
         read = { ended: this.#ended };
         break;
@@ -770,8 +794,38 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
         else if (!(await this.#pause(error, tries))) break;
       }
     }
+    this.#idle();
     await before;
-    if (read !== undefined) batch.send(read);
+    if (--this.#reads === 0) this.#tail = undefined;
+    if (read !== undefined) this.#handOver(batch, read);
+    this.#prune(batch);
+  }
+
+  /** What a batch's read found: the outcome, or the generation to wait for. */
+  #handOver(batch: Batch, read: Read): void {
+    batch.zero?.send(read);
+    batch.zero = undefined;
+    // Ended while its read was under way: the outcome that read found, if
+    // any, else the ending.
+    if (
+      !("ended" in read) && read.outcome === null && this.#ended !== undefined
+    ) {
+      read = { ended: this.#ended };
+    }
+    if ("ended" in read) {
+      batch.fail(read.ended);
+      return;
+    }
+    if (!KvEvent.#wanted(batch)) return;
+    batch.generation = read.head.generation;
+    if (read.outcome !== null) {
+      // Earlier batches of the same generation first: FIFO.
+      this.#feed(batch.generation, read.outcome);
+      return;
+    }
+    // A head heard since the read (while this batch was not waiting for a
+    // generation) is not heard again: act on the newest one known.
+    if (this.#known !== undefined) this.#heard(this.#known);
   }
 
   /**
@@ -793,28 +847,30 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     return this.#background ??= new Pending();
   }
 
-  #local(generation: number): Event<Fed> {
-    let local = this.#locals.get(generation);
-    if (local === undefined) {
-      if (this.#locals === NO_LOCALS) this.#locals = new Map();
-      // Unnamed: its timeouts reach nobody as they are (see #ownTimeout).
-      local = new Event<Fed>();
-      this.#locals.set(generation, local);
-    }
-    return local;
+  /** Lets the registry go while nothing is under way: waits are long. */
+  #idle(): void {
+    if (this.#background?.idle) this.#background = undefined;
   }
 
-  /** Wakes the local waiters of a generation with what it was sent. */
-  #feed(generation: number, fed: Fed): void {
-    const local = this.#locals.get(generation);
-    if (local !== undefined && !local.ready()) local.send(fed);
+  /**
+   * Wakes the waiting batches of a generation, in call order, with what it
+   * was sent.
+   */
+  #feed(generation: number, fed: Outcome): void {
+    for (const batch of this.#live) {
+      if (batch.generation !== generation || batch.ready()) continue;
+      if (fed.ok) batch.send(fed.value);
+      else batch.fail(fed.error);
+      this.#prune(batch);
+    }
   }
 
   /** A head was read: fetch the outcome of every generation it says was sent. */
   #heard(head: Head): void {
     this.#learn(head);
-    for (const [generation, local] of this.#locals) {
-      if (local.ready()) continue;
+    for (const batch of this.#live) {
+      const { generation } = batch;
+      if (generation === -1 || batch.ready()) continue;
       if (
         generation < head.generation ||
         (generation === head.generation && head.sent !== null)
@@ -824,6 +880,13 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     }
   }
 
+  /** Whether a batch waits for `generation`'s outcome. */
+  #awaits(generation: number): boolean {
+    return this.#live.some((batch) =>
+      batch.generation === generation && !batch.ready()
+    );
+  }
+
   /** Reads a sent generation's outcome for its waiters, trying again. */
   async #fetch(generation: number): Promise<void> {
     const fetching = this.#fetching ??= new Set();
@@ -831,27 +894,22 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     fetching.add(generation);
     try {
       for (let tries = 0;; tries++) {
-        const local = this.#locals.get(generation);
         // Until the end (disposal reads once more before it ends).
-        if (local === undefined || local.ready() || this.#ended !== undefined) {
-          return;
-        }
+        if (!this.#awaits(generation) || this.#ended !== undefined) return;
         try {
           const outcome = await this.#store.outcome(
             generation,
             this.#pending(),
           );
-          this.#feed(
+          if (outcome !== null) return this.#feed(generation, outcome);
+          return this.#endGeneration(
             generation,
-            outcome ?? {
-              ended: ending(
-                new Error(
-                  `The state of KvEvent ${this.#name}, generation ${generation}, expired before it was read (expireIn)`,
-                ),
+            ending(
+              new Error(
+                `The state of KvEvent ${this.#name}, generation ${generation}, expired before it was read (expireIn)`,
               ),
-            },
+            ),
           );
-          return;
         } catch (error) {
           if (isClosed(error)) {
             return this.#end(closedError(this.#name, error));
@@ -861,17 +919,76 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
       }
     } finally {
       fetching.delete(generation);
+      if (fetching.size === 0) this.#fetching = undefined;
+      this.#idle();
+    }
+  }
+
+  /** No outcome will come for a generation: its batches reject. */
+  #endGeneration(generation: number, reason: unknown): void {
+    for (const batch of this.#live) {
+      if (batch.generation !== generation || batch.ready()) continue;
+      batch.fail(reason);
+      this.#prune(batch);
     }
   }
 
   /** No waiter can be woken any more: each rejects with `reason`. */
   #end(reason: unknown): void {
     this.#ended ??= reason;
-    for (const generation of [...this.#locals.keys()]) {
-      this.#feed(generation, { ended: reason });
+    // Batches still reading get it at their hand-over.
+    for (const batch of this.#live) {
+      if (batch.generation === -1 || batch.ready()) continue;
+      batch.fail(reason);
+      this.#prune(batch);
     }
-    this.#locals = NO_LOCALS;
   }
+
+  static {
+    hear = (evt, entry) => evt.#heard(headOf(entry));
+    close = (evt, error) => evt.#end(closedError(evt.#name, error));
+  }
+}
+
+/**
+ * What the watcher holds of a `KvEvent` with waiters: its key and settings,
+ * and the way back to it (no closures: one object per event).
+ */
+class Subscription implements Subscriber {
+  readonly #event: KvEvent<unknown>;
+  readonly key: KvKey;
+  readonly watch: boolean;
+  readonly poll: number | "auto";
+  readonly callTimeout: number;
+
+  constructor(
+    event: KvEvent<unknown>,
+    key: KvKey,
+    watch: boolean,
+    poll: number | "auto",
+    callTimeout: number,
+  ) {
+    this.#event = event;
+    this.key = key;
+    this.watch = watch;
+    this.poll = poll;
+    this.callTimeout = callTimeout;
+  }
+
+  head(entry: KvEntryMaybe): void {
+    hear(this.#event, entry);
+  }
+
+  closed(error: unknown): void {
+    close(this.#event, error);
+  }
+}
+
+/** A rejected promise; a plain waiter's stays silent, as `Event`'s do. */
+function rejected(error: unknown, plain: boolean): Promise<never> {
+  const promise = Promise.reject(error);
+  if (plain) promise.catch(ignore);
+  return promise;
 }
 
 /** The errors that say a waiter can never be woken (not sent ones). */

@@ -477,3 +477,63 @@ Deno.test("KvEvent disposal gives a waiter the outcome sent elsewhere that nothi
   await waiter[Symbol.asyncDispose]();
   assertEquals(await waiting, "sent before disposal");
 });
+
+Deno.test("KvEvent wakes an earlier waiter first when a later one's read finds the send", async () => {
+  await using file = await kvFile();
+  const [a, b] = [await file.open(), await file.open()];
+  // No watch and no poll in time: only the later waiter's read sees it.
+  await using waiter = new KvEvent<string>(a, ["fifo across reads"], {
+    watch: false,
+    pollInterval: 2 ** 40,
+  });
+  await using sender = new KvEvent<string>(b, ["fifo across reads"]);
+  const order: string[] = [];
+  const first = waiter.wait({ timeout: 5_000 }).then((v) => {
+    order.push(`first: ${v}`);
+  });
+  await waiter.wait({ timeout: 0 }).catch(() => {}); // the first read is done
+  await sender.send("sent");
+  const second = waiter.wait().then((v) => {
+    order.push(`second: ${v}`);
+  });
+  await Promise.all([first, second]);
+  assertEquals(order, ["first: sent", "second: sent"]);
+  assertEquals(waiter.waiting, 0);
+});
+
+Deno.test("KvEvent wait({ timeout: 0 }) gives a sent TimeoutError as sent", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  await using evt = new KvEvent(kv, ["zero and a sent timeout"]);
+  await evt.sendException(
+    new DOMException("the job's own deadline", "TimeoutError"),
+  );
+  const error = await assertRejects(
+    () => evt.wait({ timeout: 0 }),
+    DOMException,
+  );
+  assertEquals([error.name, error.message], [
+    "TimeoutError",
+    "the job's own deadline",
+  ]);
+});
+
+Deno.test("KvEvent wakes plain and bounded waiters of one turn in call order", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  await using evt = new KvEvent<number>(kv, ["fifo in a turn"]);
+  const order: string[] = [];
+  const calls = [
+    ["bounded 1", { timeout: 5_000 }],
+    ["plain 1", undefined],
+    ["plain 2", undefined],
+    ["signal", { signal: new AbortController().signal }],
+    ["plain 3", undefined],
+  ] as const;
+  const waits = calls.map(([name, options]) =>
+    evt.wait(options).then(() => order.push(name))
+  );
+  await evt.send(1);
+  await Promise.all(waits);
+  assertEquals(order, calls.map(([name]) => name));
+});

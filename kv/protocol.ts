@@ -142,7 +142,7 @@ const RESEND_MESSAGE = "Trying to re-send() an already-triggered event.";
 const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
 
 export function headKey(key: KvKey): KvKey {
-  return [...key, "v1"];
+  return key.concat("v1"); // exactly its size: one is kept per event
 }
 
 function outcomeKey(key: KvKey, generation: number): KvKey {
@@ -395,6 +395,11 @@ export class Pending {
       };
       this.#add(drop);
     });
+  }
+
+  /** Whether no call or pause is under way. */
+  get idle(): boolean {
+    return this.#drops === undefined;
   }
 
   /** Drops every call and pause under way. */

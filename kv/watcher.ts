@@ -57,29 +57,35 @@ const REOPEN = { min: 10, max: 5_000 };
 /** The watchers, one per handle. */
 const watchers: WeakMap<KvHandle, Watcher> = new WeakMap();
 
-/** One `kv.watch()` stream: its keys, and what it last delivered of each. */
+/** One `kv.watch()` stream: its keys. */
 interface Stream {
   /** At most 10 key ids. */
   ids: string[];
   reader:
     | ReadableStreamDefaultReader<KvEntryMaybe[]>
     | undefined;
-  /** Versionstamps delivered, by key id: what a poll compares with. */
-  stamps: Map<string, string | null>;
   failures: number;
   retry: ReturnType<typeof setTimeout> | undefined;
 }
 
-/** A watched key and its subscribers (usually one). */
+/**
+ * A key: its subscribers (usually one), and the stream that watches it.
+ * One record and one map entry a key: thousands of keys are watched.
+ */
 interface Watched {
   key: KvKey;
+  /** Empty once the last left, while a stream still has the key. */
   subscribers: Subscriber[];
+  stream: Stream | undefined;
+  /** The versionstamp its stream last delivered: what a poll compares. */
+  stamp: string | null | undefined;
 }
 
 /** A poll timer shared by the keys of one interval. */
 interface Poll {
   interval: number | "auto";
-  ids: Set<string>;
+  /** Keys with a subscriber that polls at this interval. */
+  keys: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** The auto poll's current delay, and whether streams miss commits. */
   delay: number;
@@ -90,13 +96,15 @@ interface Poll {
 /**
  * The watcher of one handle. Its state, and what holds between calls:
  *
- * - `#watched` has a key while it has subscribers; `#streamOf` has it while
- *   a stream watches it. They differ only for the keys in `#dirty`, which
- *   the next reconcile (queued whenever `#dirty` is not empty) settles: a
- *   key wanted by a watching subscriber gets a stream, any other loses it.
- *   A reconcile costs what changed, not what is watched.
+ * - `#watched` has a key while it has subscribers or a stream. Whether a
+ *   key has a stream differs from whether a subscriber wants one only for
+ *   the keys in `#dirty`, which the next reconcile (queued whenever `#dirty`
+ *   is not empty) settles: a key wanted by a watching subscriber gets a
+ *   stream, any other loses it (and goes, if nobody subscribes). A
+ *   reconcile costs what changed, not what is watched.
+ * - `#subscribed` counts the keys with subscribers.
  * - `#roomy` holds the streams with fewer than 10 keys.
- * - Each poll's `ids` are the keys of its interval's subscribers.
+ * - Each poll's `keys` counts the keys with a subscriber of its interval.
  */
 export class Watcher {
   /**
@@ -116,7 +124,7 @@ export class Watcher {
 
   readonly #kv: KvHandle;
   readonly #watched: Map<string, Watched> = new Map();
-  readonly #streamOf: Map<string, Stream> = new Map();
+  #subscribed = 0;
   readonly #roomy: Set<Stream> = new Set();
   readonly #dirty: Set<string> = new Set();
   readonly #polls: Map<number | "auto", Poll> = new Map();
@@ -137,10 +145,19 @@ export class Watcher {
   /** How many streams are open: for tests and `bench:kv`. */
   get streams(): number {
     let open = 0;
-    for (const stream of new Set(this.#streamOf.values())) {
+    for (const stream of this.#streams()) {
       if (stream.reader !== undefined) open++;
     }
     return open;
+  }
+
+  /** Every stream, once. */
+  #streams(): Set<Stream> {
+    const streams = new Set<Stream>();
+    for (const { stream } of this.#watched.values()) {
+      if (stream !== undefined) streams.add(stream);
+    }
+    return streams;
   }
 
   /**
@@ -158,13 +175,28 @@ export class Watcher {
     const id = keyId(subscriber.key);
     let watched = this.#watched.get(id);
     if (watched === undefined) {
-      watched = { key: subscriber.key, subscribers: [] };
+      // Exactly one slot: most keys have one subscriber.
+      watched = {
+        key: subscriber.key,
+        subscribers: [subscriber],
+        stream: undefined,
+        stamp: undefined,
+      };
       this.#watched.set(id, watched);
+      this.#subscribed++;
+    } else {
+      const { subscribers } = watched;
+      if (subscribers.length === 0) this.#subscribed++;
+      if (subscribers.some((s) => s.poll === subscriber.poll)) {
+        subscribers.push(subscriber);
+        this.#mark(id, watched);
+        return; // its poll has the key already
+      }
+      subscribers.push(subscriber);
     }
-    watched.subscribers.push(subscriber);
-    if (subscriber.watch && !this.#streamOf.has(id)) this.#mark(id);
+    this.#mark(id, watched);
     const poll = this.#pollOf(subscriber.poll);
-    poll.ids.add(id);
+    poll.keys++;
     this.#arm(poll);
   }
 
@@ -180,26 +212,30 @@ export class Watcher {
     if (watched === undefined || index === -1) return;
     const { subscribers } = watched;
     subscribers.splice(index, 1);
-    if (subscribers.length === 0) this.#watched.delete(id);
-    if (this.#watched.size === 0) this.#calls.drop();
+    if (subscribers.length === 0) {
+      if (watched.stream === undefined) this.#watched.delete(id);
+      if (--this.#subscribed === 0) this.#calls.drop();
+    }
     // Keep the key on a poll while another subscriber polls it so.
     const poll = this.#polls.get(subscriber.poll);
     if (
       poll !== undefined && !subscribers.some((s) => s.poll === poll.interval)
     ) {
-      poll.ids.delete(id);
-      if (poll.ids.size === 0) {
+      if (--poll.keys === 0) {
         clearTimeout(poll.timer);
         this.#polls.delete(poll.interval);
       }
     }
-    if (this.#streamOf.has(id) && !subscribers.some((s) => s.watch)) {
-      this.#mark(id);
-    }
+    this.#mark(id, watched);
   }
 
-  /** A key whose stream may change: reconciled after this turn's calls. */
-  #mark(id: string): void {
+  /**
+   * A key whose stream may change (a subscriber that wants one came, or
+   * the last one left): reconciled after this turn's calls.
+   */
+  #mark(id: string, watched: Watched): void {
+    const wanted = watched.subscribers.some((s) => s.watch);
+    if (wanted === (watched.stream !== undefined)) return;
     if (this.#dirty.size === 0) queueMicrotask(() => this.#reconcile());
     this.#dirty.add(id);
   }
@@ -215,14 +251,16 @@ export class Watcher {
     const changed = new Set<Stream>();
     const homeless: string[] = [];
     for (const id of dirty) {
-      const wanted = this.#watched.get(id)?.subscribers.some((s) => s.watch) ??
-        false;
-      const stream = this.#streamOf.get(id);
+      const watched = this.#watched.get(id);
+      if (watched === undefined) continue;
+      const wanted = watched.subscribers.some((s) => s.watch);
+      const stream = watched.stream;
       if (wanted && stream === undefined) homeless.push(id);
       if (!wanted && stream !== undefined) {
         stream.ids.splice(stream.ids.indexOf(id), 1);
-        stream.stamps.delete(id);
-        this.#streamOf.delete(id);
+        watched.stream = undefined;
+        watched.stamp = undefined;
+        if (watched.subscribers.length === 0) this.#watched.delete(id);
         this.#roomy.add(stream);
         changed.add(stream);
       }
@@ -239,7 +277,6 @@ export class Watcher {
       const stream: Stream = {
         ids: [],
         reader: undefined,
-        stamps: new Map(),
         failures: 0,
         retry: undefined,
       };
@@ -254,7 +291,7 @@ export class Watcher {
 
   #place(id: string, stream: Stream): void {
     stream.ids.push(id);
-    this.#streamOf.set(id, stream);
+    this.#watched.get(id)!.stream = stream;
   }
 
   /** (Re)opens a stream on its keys, then reads them; drops it if empty. */
@@ -294,7 +331,8 @@ export class Watcher {
         if (done || stream.reader !== reader) break;
         stream.failures = 0;
         for (const [i, entry] of value.entries()) {
-          stream.stamps.set(ids[i]!, entry.versionstamp);
+          const watched = this.#watched.get(ids[i]!);
+          if (watched?.stream === stream) watched.stamp = entry.versionstamp;
           this.#deliver(ids[i]!, entry);
         }
       }
@@ -322,7 +360,7 @@ export class Watcher {
     if (poll === undefined) {
       poll = {
         interval,
-        ids: new Set(),
+        keys: 0,
         timer: undefined,
         delay: interval === "auto" ? AUTO_POLL.min : interval,
         misses: false,
@@ -356,7 +394,11 @@ export class Watcher {
 
   async #poll(poll: Poll): Promise<void> {
     poll.running = true;
-    const missed = await this.#read([...poll.ids], poll);
+    const ids: string[] = [];
+    for (const [id, { subscribers }] of this.#watched) {
+      if (subscribers.some((s) => s.poll === poll.interval)) ids.push(id);
+    }
+    const missed = await this.#read(ids, poll);
     poll.running = false;
     this.#pollsDone++;
     if (poll.interval === "auto") {
@@ -378,7 +420,7 @@ export class Watcher {
     const batches: Promise<void>[] = [];
     for (let i = 0; i < ids.length; i += KEYS_PER_CALL) {
       const batch = ids.slice(i, i + KEYS_PER_CALL).filter((id) =>
-        this.#watched.has(id)
+        (this.#watched.get(id)?.subscribers.length ?? 0) > 0
       );
       if (batch.length === 0) continue;
       const keys = batch.map((id) => this.#watched.get(id)!.key);
@@ -392,14 +434,14 @@ export class Watcher {
           (entries) => {
             for (const [j, entry] of entries.entries()) {
               const id = batch[j]!;
-              const stream = this.#streamOf.get(id);
+              const watched = this.#watched.get(id);
               // Newer than what the stream delivered: it missed a commit.
               // (Versionstamps are hex of one width: they order as strings.
               // An older one is a poll that answered after a frame.)
               if (
-                poll !== undefined && stream?.reader !== undefined &&
-                stream.stamps.has(id) &&
-                (entry.versionstamp ?? "") > (stream.stamps.get(id) ?? "")
+                poll !== undefined && watched?.stream?.reader !== undefined &&
+                watched.stamp !== undefined &&
+                (entry.versionstamp ?? "") > (watched.stamp ?? "")
               ) {
                 missed = true;
               }
@@ -426,12 +468,11 @@ export class Watcher {
   #close(error: unknown): void {
     if (this.#closed !== undefined) return;
     this.#closed = error;
-    for (const stream of new Set(this.#streamOf.values())) {
+    for (const stream of this.#streams()) {
       clearTimeout(stream.retry);
       stream.reader?.cancel().catch(() => {});
       stream.reader = undefined;
     }
-    this.#streamOf.clear();
     this.#roomy.clear();
     for (const poll of this.#polls.values()) clearTimeout(poll.timer);
     this.#polls.clear();
@@ -440,19 +481,32 @@ export class Watcher {
       ...w.subscribers,
     ]);
     this.#watched.clear();
+    this.#subscribed = 0;
     for (const subscriber of subscribers) subscriber.closed(error);
   }
 }
 
 const MAX_DELAY = 2 ** 31 - 1;
 
-/** A key as a string, the same for equal keys of every part type. */
+/** The letter of each key part's type in a key id. */
+const TAGS: Record<string, string> = {
+  string: "s",
+  number: "n",
+  bigint: "i",
+  boolean: "b",
+};
+
+/**
+ * A key as a string, the same for equal keys and different for different
+ * ones: each part is its type's letter and its text, `Uint8Array` bytes
+ * as numbers. Short: one is kept for every watched key.
+ */
 export function keyId(key: KvKey): string {
   return JSON.stringify(
     key.map((part) =>
       part instanceof Uint8Array
-        ? ["u8", [...part]]
-        : [typeof part, String(part)]
+        ? `u${part.join(",")}`
+        : `${TAGS[typeof part]}${String(part)}`
     ),
   );
 }

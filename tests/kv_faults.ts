@@ -32,7 +32,11 @@ export type FrameFault = "end" | "error" | "hold" | undefined;
 /** Decides the faults: deterministic plans for one defect, or random. */
 export interface Plan {
   call(name: "get" | "getMany" | "commit" | "watch"): Fault | undefined;
-  frame(): FrameFault;
+  /**
+   * The fault of each frame. Without it, `watch()` hands out Deno's own
+   * stream, only counted: what `bench:kv` measures the heap of.
+   */
+  frame?(): FrameFault;
 }
 
 /** Rates of the random plan, each a probability per call or frame. */
@@ -163,6 +167,7 @@ export function faulty(
     if (fault?.kind === "fail" || fault?.kind === "locked") {
       throw new Error("injected: watch failed");
     }
+    if (faults.plan.frame === undefined) return kv.watch(keys);
     const reader = kv.watch(keys).getReader();
     let held: Deno.KvEntryMaybe<unknown>[] | undefined;
     return new ReadableStream({
@@ -173,7 +178,7 @@ export function faulty(
             if (held !== undefined) controller.enqueue(held);
             return controller.close();
           }
-          const frame = faults.plan.frame();
+          const frame = faults.plan.frame?.();
           if (frame === "hold" && held === undefined) {
             held = value; // delivered only if no newer frame comes
             continue;
