@@ -1180,8 +1180,6 @@ export class Event<T = void> {
     // Typed loosely: it carries Awaited<T>, which TypeScript cannot see
     // through for a generic T.
     const carrier: AnyEvent = new Event();
-    const name = names.get(this);
-    if (name !== undefined) names.set(carrier, name);
     // A chain of thenables: the origin skips to the newest carrier, if it
     // still carries this send (a reset() since leaves it alone).
     const origin = this.#origin;
@@ -1299,7 +1297,7 @@ export class Event<T = void> {
         );
         turn = generation.turn = made;
       }
-      if (turn.heap.length === 0) generation.turns.add(turn);
+      generation.turns.add(turn); // again, if its waiters had all left
       heapPush(turn.heap, waiter, "turnIndex");
       waiter.turn = turn;
     }
@@ -1469,10 +1467,11 @@ export class Event<T = void> {
     let failure: unknown;
     const next = turn.heap[0];
     if (next !== undefined) {
+      // For its own earliest: re-arming for the earliest of every turn
+      // would ring once per other turn's deadline, for nothing.
+      const { deadline } = next;
       try {
-        // For its own earliest: re-arming for the earliest of every turn
-        // would ring once per other turn's deadline, for nothing.
-        turn.set(next.deadline);
+        turn.set(deadline);
       } catch (error) {
         // No timer can be had for them: they fail now, not hang.
         failure = error;
@@ -1487,7 +1486,10 @@ export class Event<T = void> {
     for (const [i, reject] of rejects.entries()) {
       reject(
         timeoutError(
-          `wait() on ${eventName(generation.owner)}`,
+          // A carrier's waiters wait on the event sent: its name.
+          `wait() on ${
+            eventName(generation.owner.#origin ?? generation.owner)
+          }`,
           expired[i]!.timeout,
         ),
       );
@@ -1529,8 +1531,8 @@ class Waiter<T> {
   turn: TurnTimer | undefined = undefined;
   /** Its place in its generation's heap of deadlines. */
   heapIndex = -1;
-  /** Its place in its turn's heap of deadlines. */
-  turnIndex = -1;
+  /** Its place in its turn's heap of deadlines, once it is in it. */
+  turnIndex = 0;
 
   constructor(
     resolve: (value: T) => void,
@@ -1742,8 +1744,9 @@ function isWaitable(value: unknown): value is Waitable {
     // null and undefined throw here, as a hostile Proxy may.
     return typeof (value as Waitable)[WAITABLE] === "function";
   } catch {
-    return false; // a Proxy whose get trap throws
+    // A Proxy whose get trap throws: no waitable.
   }
+  return false;
 }
 
 /** Told synchronously when an event it watches is sent: see Selection. */

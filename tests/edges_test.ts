@@ -409,3 +409,17 @@ Deno.test("Event.send() of an object: a reset() of another event from its then g
   assertEquals(await b.wait(), "b's second");
   assertEquals([a.waiting, b.waiting], [0, 0]);
 });
+
+Deno.test("Event.wait() timing out behind a pending thenable names the event sent", async () => {
+  const evt = new Event<unknown>({ name: "config" });
+  const early = evt.wait({ timeout: 5 });
+  evt.send(new Promise(() => {})); // adopted, never settles
+  const late = evt.wait({ timeout: 5 });
+  for (const waiting of [early, late]) {
+    const error = await assertRejects(() => waiting, DOMException);
+    assertEquals(
+      error.message,
+      'wait() on Event "config" timed out after 5 ms',
+    );
+  }
+});
