@@ -1069,7 +1069,9 @@ export class Event<T = void> {
     this.#watchers = undefined;
     this.#waiting = 0;
     if (generation !== undefined) {
-      for (const turn of generation.turns) disarm(turn.take());
+      // Every armed timer is a turn's with a waiter in the heap: take each
+      // once (a second take() gives nothing).
+      for (const waiter of generation.heap) disarm(waiter.turn!.take());
       for (const group of generation.groups.values()) {
         unlisten(group.signal, group.listener);
       }
@@ -1297,7 +1299,6 @@ export class Event<T = void> {
         );
         turn = generation.turn = made;
       }
-      generation.turns.add(turn); // again, if its waiters had all left
       heapPush(turn.heap, waiter, "turnIndex");
       waiter.turn = turn;
     }
@@ -1380,7 +1381,6 @@ export class Event<T = void> {
     if (turn !== undefined) {
       heapRemove(turn.heap, waiter, "turnIndex");
       if (turn.heap.length === 0) {
-        generation.turns.delete(turn);
         const timer = turn.take();
         cleanup.push(() => disarm(timer));
       }
@@ -1650,8 +1650,6 @@ class Generation<T> {
   heap: Waiter<T>[] = [];
   /** The timer of this turn, once a waiter with a deadline came in it. */
   turn: TurnTimer | undefined = undefined;
-  /** Every turn's timer with waiters pending. */
-  turns: Set<TurnTimer> = new Set();
   /** One abort listener per signal, shared by its waiters. */
   groups: Map<SignalLike, SignalGroup<T>> = new Map();
 
