@@ -902,14 +902,15 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
             this.#pending(),
           );
           if (outcome !== null) return this.#feed(generation, outcome);
-          return this.#endGeneration(
-            generation,
-            ending(
+          // Expired: no outcome will come, its waiters reject.
+          return this.#feed(generation, {
+            ok: false,
+            error: ending(
               new Error(
                 `The state of KvEvent ${this.#name}, generation ${generation}, expired before it was read (expireIn)`,
               ),
             ),
-          );
+          });
         } catch (error) {
           if (isClosed(error)) {
             return this.#end(closedError(this.#name, error));
@@ -921,15 +922,6 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
       fetching.delete(generation);
       if (fetching.size === 0) this.#fetching = undefined;
       this.#idle();
-    }
-  }
-
-  /** No outcome will come for a generation: its batches reject. */
-  #endGeneration(generation: number, reason: unknown): void {
-    for (const batch of this.#live) {
-      if (batch.generation !== generation || batch.ready()) continue;
-      batch.fail(reason);
-      this.#prune(batch);
     }
   }
 
