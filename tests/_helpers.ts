@@ -166,3 +166,30 @@ export async function kvFile(): Promise<
     },
   };
 }
+
+/**
+ * Fails unless `promise` settles within `ms`: a stranded waiter fails the
+ * test instead of hanging it. The bound is slack, not a timing claim.
+ */
+export async function settles<T>(
+  promise: Promise<T>,
+  what: string,
+  ms = 5_000,
+): Promise<PromiseSettledResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stranded = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`stranded: ${what} did not settle in ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    const [result] = await Promise.race([
+      Promise.allSettled([promise]),
+      stranded,
+    ]);
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -5,11 +5,14 @@
  * says otherwise, and the faults come from a seed, so a failure replays.
  *
  * - reads (`get`, `getMany`) that are slow to start (`delay`), answer late
- *   with what they read (`late reply`), hang, fail before storage, or throw
- *   `database is locked`;
+ *   with what they read (`late reply`), hang, fail before storage (with a
+ *   message of the plan's, such as a network error's that says "closed"),
+ *   or throw `database is locked`;
  * - commits that fail before writing, or are written and lose their reply;
- * - `watch()` streams that end or error after a frame, or hold a frame back
- *   and deliver only the newer one that follows (merged frames).
+ * - `watch()` streams that end or error after a frame, deliver a frame and
+ *   then error at once (`flap`: a stream that never proves itself), or hold
+ *   a frame back and deliver only the newer one that follows (merged
+ *   frames).
  *
  * A hung call is a promise that never settles and starts nothing, so the
  * test sanitizers see no leak; a delay is a timer taken down on dispose.
@@ -22,12 +25,12 @@ export type Fault =
   | { kind: "delay"; ms: number }
   | { kind: "late reply"; ms: number }
   | { kind: "hang" }
-  | { kind: "fail" }
+  | { kind: "fail"; message?: string }
   | { kind: "locked" }
   | { kind: "lost reply" };
 
 /** What happens to a frame of a watch stream. */
-export type FrameFault = "end" | "error" | "hold" | undefined;
+export type FrameFault = "end" | "error" | "flap" | "hold" | undefined;
 
 /** Decides the faults: deterministic plans for one defect, or random. */
 export interface Plan {
@@ -49,8 +52,14 @@ export interface Rates {
   lostReply?: number;
   end?: number;
   error?: number;
+  flap?: number;
   hold?: number;
+  /** Of the failed reads, the share whose message says "closed". */
+  closedWords?: number;
 }
+
+/** A transient network error's message, as a KV Connect client words it. */
+export const CLOSED_WORDS = "connection closed before message completed";
 
 /** mulberry32: a small, seeded, good-enough generator. */
 export function random(seed: number): () => number {
@@ -72,7 +81,11 @@ export function randomPlan(seed: number, rates: Rates): Plan {
       const roll = next();
       let edge = 0;
       if (roll < (edge += rates.hang ?? 0)) return { kind: "hang" };
-      if (roll < (edge += rates.fail ?? 0)) return { kind: "fail" };
+      if (roll < (edge += rates.fail ?? 0)) {
+        return next() < (rates.closedWords ?? 0)
+          ? { kind: "fail", message: CLOSED_WORDS }
+          : { kind: "fail" };
+      }
       if (roll < (edge += rates.locked ?? 0)) return { kind: "locked" };
       if (name === "commit" && roll < (edge += rates.lostReply ?? 0)) {
         return { kind: "lost reply" };
@@ -90,6 +103,7 @@ export function randomPlan(seed: number, rates: Rates): Plan {
       let edge = 0;
       if (roll < (edge += rates.end ?? 0)) return "end";
       if (roll < (edge += rates.error ?? 0)) return "error";
+      if (roll < (edge += rates.flap ?? 0)) return "flap";
       if (roll < (edge += rates.hold ?? 0)) return "hold";
       return undefined;
     },
@@ -125,7 +139,9 @@ export function faulty(
       case "hang":
         return new Promise<R>(() => {});
       case "fail":
-        throw new Error(`injected: ${name} failed before storage`);
+        throw new Error(
+          fault.message ?? `injected: ${name} failed before storage`,
+        );
       case "locked":
         throw new TypeError("injected: database is locked");
       case "delay":
@@ -170,8 +186,13 @@ export function faulty(
     if (faults.plan.frame === undefined) return kv.watch(keys);
     const reader = kv.watch(keys).getReader();
     let held: Deno.KvEntryMaybe<unknown>[] | undefined;
+    let flapped = false;
     return new ReadableStream({
       async pull(controller) {
+        if (flapped) {
+          await reader.cancel();
+          return controller.error(new Error("injected: watch stream flapped"));
+        }
         for (;;) {
           const { done, value } = await reader.read();
           if (done) {
@@ -187,6 +208,10 @@ export function faulty(
           if (frame === "end") {
             await reader.cancel();
             return controller.close();
+          }
+          if (frame === "flap") {
+            flapped = true; // this frame, then the error at the next pull
+            return controller.enqueue(value);
           }
           if (frame === "error") {
             await reader.cancel();
@@ -250,4 +275,12 @@ export function faulty(
       timers.clear();
     },
   };
+}
+
+/** A plan with no faults but the ones a test sets. */
+export function quiet(
+  call: (name: string) => Fault | undefined = () => undefined,
+  frame: Plan["frame"] = () => undefined,
+): Plan {
+  return { call, frame };
 }

@@ -46,10 +46,15 @@ export const RATES: Rates = {
   maxDelay: 25,
   hang: 0.01,
   fail: 0.03,
+  // Half the failed reads say "closed", as a network error's may: the
+  // handle stays open, and they are tried again like any other.
+  closedWords: 0.5,
   locked: 0.03,
   lostReply: 0.1,
   end: 0.05,
   error: 0.05,
+  // Streams that fail right after a frame: backoff until one proves itself.
+  flap: 0.05,
   hold: 0.1,
 };
 
