@@ -243,8 +243,16 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   /** Why no waiter can be woken any more: disposal, or a closed handle. */
   #ended: unknown = undefined;
   #disposed = false;
-  /** The newest head this instance read or heard of: what inspect shows. */
+  /**
+   * The newest head this instance read or heard of: what inspect shows,
+   * and what a wait's hand-over acts on. Ordered by versionstamp (`#stamp`,
+   * the newest seen); an absent head (fresh, or expired) only from a read
+   * of this instance's own during which nothing newer was learned (`#seq`
+   * counts what was): a poll's absent answer may be older than a frame.
+   */
   #known: Head | undefined = undefined;
+  #stamp: string | undefined = undefined;
+  #seq = 0;
   /**
    * The reads and pauses done for waiters: dropped when the last waiter
    * leaves, so that no timer outlives them.
@@ -351,7 +359,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * unsent.
    */
   async send(value: T): Promise<void> {
-    this.#heard(await this.#store.send({ ok: true, value }));
+    this.#ours(await this.#store.send({ ok: true, value }));
   }
 
   /**
@@ -364,7 +372,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * @throws {RangeError | TypeError} As {@linkcode KvEvent.prototype.send}.
    */
   async sendException(error: unknown): Promise<void> {
-    this.#heard(await this.#store.send({ ok: false, error }));
+    this.#ours(await this.#store.send({ ok: false, error }));
   }
 
   /**
@@ -520,7 +528,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * @throws {EventStateError} If this generation is fresh: nothing changes.
    */
   async reset(): Promise<void> {
-    this.#heard(await this.#store.reset());
+    this.#ours(await this.#store.reset());
   }
 
   /**
@@ -632,8 +640,10 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
 
   /** Reads the head, and remembers it for inspect. */
   async #head(): Promise<Head> {
-    const head = headOf(await this.#store.head());
-    this.#learn(head);
+    const since = this.#seq;
+    const entry = await this.#store.head();
+    const head = headOf(entry);
+    this.#learn(head, entry.versionstamp, since);
     return head;
   }
 
@@ -644,15 +654,36 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     return await this.#store.outcome(head.generation); // null: expired
   }
 
-  /** Remembers the newest head this instance has seen. */
-  #learn(head: Head): void {
+  /**
+   * Remembers the newest head this instance has seen (see `#known`).
+   *
+   * @param stamp The versionstamp of the read that gave it (`null`:
+   * absent), or `undefined` for a head this instance just wrote.
+   * @param since `#seq` when this instance's own read began, if it was one.
+   */
+  #learn(head: Head, stamp: string | null | undefined, since?: number): void {
     const known = this.#known;
-    if (
-      known === undefined || head.generation > known.generation ||
-      (head.generation === known.generation && head.sent !== null)
-    ) {
-      this.#known = head;
+    let newer: boolean;
+    if (known === undefined) newer = true;
+    else if (stamp === null) newer = since === this.#seq;
+    else if (stamp === undefined) {
+      newer = head.generation > known.generation ||
+        (head.generation === known.generation && head.sent !== null &&
+          known.sent === null);
+    } else newer = this.#stamp === undefined || stamp > this.#stamp;
+    if (typeof stamp === "string" && !(stamp <= (this.#stamp ?? ""))) {
+      this.#stamp = stamp;
     }
+    if (newer) {
+      this.#known = head;
+      this.#seq++;
+    }
+  }
+
+  /** A head this instance wrote: remembered, and acted on. */
+  #ours(head: Head): void {
+    this.#learn(head, undefined);
+    this.#heard(head);
   }
 
   /**
@@ -783,8 +814,10 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
         break;
       }
       try {
-        const head = headOf(await this.#store.head(this.#pending()));
-        this.#learn(head);
+        const since = this.#seq;
+        const entry = await this.#store.head(this.#pending());
+        const head = headOf(entry);
+        this.#learn(head, entry.versionstamp, since);
         const outcome = head.sent === null
           ? null
           : await this.#store.outcome(head.generation, this.#pending());
@@ -801,31 +834,36 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     this.#prune(batch);
   }
 
-  /** What a batch's read found: the outcome, or the generation to wait for. */
+  /**
+   * What a batch's read found: the outcome, or the generation to wait for.
+   * Its `timeout: 0` waiters get the read last: earlier waiters of the
+   * same generation are woken first, whatever the mix of options (FIFO).
+   */
   #handOver(batch: Batch, read: Read): void {
-    batch.zero?.send(read);
+    const zero = batch.zero;
     batch.zero = undefined;
     // Ended while its read was under way: the outcome that read found, if
     // any, else the ending.
+    let found = read;
     if (
-      !("ended" in read) && read.outcome === null && this.#ended !== undefined
+      !("ended" in found) && found.outcome === null &&
+      this.#ended !== undefined
     ) {
-      read = { ended: this.#ended };
+      found = { ended: this.#ended };
     }
-    if ("ended" in read) {
-      batch.fail(read.ended);
-      return;
+    if ("ended" in found) {
+      batch.fail(found.ended);
+    } else if (found.outcome !== null) {
+      // Earlier batches of the same generation first, then this one.
+      batch.generation = found.head.generation;
+      this.#feed(batch.generation, found.outcome);
+    } else if (KvEvent.#wanted(batch)) {
+      batch.generation = found.head.generation;
+      // A head heard since the read (while this batch was not waiting for
+      // a generation) is not heard again: act on the newest one known.
+      if (this.#known !== undefined) this.#heard(this.#known);
     }
-    if (!KvEvent.#wanted(batch)) return;
-    batch.generation = read.head.generation;
-    if (read.outcome !== null) {
-      // Earlier batches of the same generation first: FIFO.
-      this.#feed(batch.generation, read.outcome);
-      return;
-    }
-    // A head heard since the read (while this batch was not waiting for a
-    // generation) is not heard again: act on the newest one known.
-    if (this.#known !== undefined) this.#heard(this.#known);
+    zero?.send(read);
   }
 
   /**
@@ -865,14 +903,17 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     }
   }
 
-  /** A head was read: fetch the outcome of every generation it says was sent. */
+  /**
+   * A head was read or written: fetch the outcome of every generation it
+   * says was sent, and of every generation newer than it (the head went
+   * back: expired, or a stale read; `#fetch` tells which).
+   */
   #heard(head: Head): void {
-    this.#learn(head);
     for (const batch of this.#live) {
       const { generation } = batch;
       if (generation === -1 || batch.ready()) continue;
       if (
-        generation < head.generation ||
+        generation !== head.generation ||
         (generation === head.generation && head.sent !== null)
       ) {
         this.#fetch(generation);
@@ -893,6 +934,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     if (fetching.has(generation)) return;
     fetching.add(generation);
     try {
+      let looked = false;
       for (let tries = 0;; tries++) {
         // Until the end (disposal reads once more before it ends).
         if (!this.#awaits(generation) || this.#ended !== undefined) return;
@@ -902,7 +944,22 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
             this.#pending(),
           );
           if (outcome !== null) return this.#feed(generation, outcome);
-          // Expired: no outcome will come, its waiters reject.
+          // No outcome: not sent yet (a stale head made us look), sent
+          // since that read, or expired. The head, read now, tells which.
+          const since = this.#seq;
+          const entry = await this.#store.head(this.#pending());
+          const heardMeanwhile = this.#seq !== since;
+          const head = headOf(entry);
+          this.#learn(head, entry.versionstamp, since);
+          if (head.generation === generation) {
+            if (head.sent === null && !heardMeanwhile) return; // waits on
+            if (head.sent === null || !looked) {
+              looked = head.sent !== null;
+              continue; // look again
+            }
+          }
+          // Gone (the head moved past it, or went back): expired. No
+          // outcome will come; its waiters reject.
           return this.#feed(generation, {
             ok: false,
             error: ending(
@@ -937,7 +994,11 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   }
 
   static {
-    hear = (evt, entry) => evt.#heard(headOf(entry));
+    hear = (evt, entry) => {
+      const head = headOf(entry);
+      evt.#learn(head, entry.versionstamp);
+      evt.#heard(head);
+    };
     close = (evt, error) => evt.#end(closedError(evt.#name, error));
   }
 }

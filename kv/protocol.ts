@@ -237,7 +237,7 @@ export class EventStore {
           false,
         );
       } catch (error) {
-        const refused = refusal(error, stored);
+        const refused = refusal(error, stored) ?? unserializable(stored);
         if (refused !== undefined) throw refused;
         // Lost in transit, or not answered in time: it may have been
         // written. Ask storage whose send generation g holds.
@@ -458,12 +458,20 @@ export function isLocked(error: unknown): boolean {
     /database is locked/i.test(error.message);
 }
 
-/** Whether an error says the database handle was closed. */
+/**
+ * Whether an error is the handle's own word that it was closed: Deno's
+ * `BadResource` (its class's name), or the one sentence `@deno/kv` throws
+ * for a call after `close()`. Never a word in any other message: a KV
+ * Connect client's "connection closed before message completed" is a
+ * network error, tried again like any other.
+ */
 export function isClosed(error: unknown): boolean {
   return error instanceof Error &&
-    (error.name === "BadResource" ||
-      /closed|bad resource/i.test(error.message));
+    (error.name === "BadResource" || CLOSED_BY_DENO_KV.test(error.message));
 }
+
+/** `@deno/kv`'s error for a call on a closed handle, whole. */
+const CLOSED_BY_DENO_KV = /^Cannot call '\.\w+' after '\.close' is called$/;
 
 /**
  * What KV's refusal of a value means for the caller, or `undefined` if the
@@ -495,12 +503,39 @@ function refusal(error: unknown, stored: unknown): Error | undefined {
   return undefined;
 }
 
+/**
+ * A `TypeError` if `stored` cannot be serialized (a getter that throws, a
+ * function): nothing that cannot be serialized was written, so the send is
+ * refused at once instead of tried again. Deno's `set()` serializes at
+ * once, `@deno/kv`'s at `commit()`: both end here.
+ */
+function unserializable(stored: unknown): TypeError | undefined {
+  try {
+    serialize(stored);
+    return undefined;
+  } catch (error) {
+    return new TypeError(
+      `Cannot send: the value cannot be serialized: ${
+        error instanceof Error ? error.message : String(error)
+      }; the event stays unsent`,
+      { cause: error },
+    );
+  }
+}
+
 // Exceptions cross storage as plain records, so that every store and
 // serializer keeps them whole (`@deno/kv` in Node turns a DOMException into
 // `{}`, and structured clone drops AggregateError's `errors`).
 
-/** An exception as stored: an error's parts, or anything else as it is. */
-type StoredError = { error: ErrorRecord } | { thrown: unknown };
+/**
+ * An exception as stored: an error's parts, a reference to an error met
+ * before in the same exception (by the order errors are met, depth first),
+ * or anything else as it is. References keep an error that appears twice
+ * (`Promise.any([p, p])`) one error, and a cycle a cycle.
+ */
+type StoredError = { error: ErrorRecord } | { ref: number } | {
+  thrown: unknown;
+};
 
 interface ErrorRecord {
   /** The nearest built-in class: what the waiter's error is made of. */
@@ -529,15 +564,14 @@ const CLASSES: [string, unknown][] = [
 /** Turns an exception into a record every store keeps. */
 export function encodeError(
   thrown: unknown,
-  seen = new Set<unknown>(),
+  met: Map<unknown, number> = new Map(),
 ): StoredError {
-  if (
-    !(thrown instanceof Error || thrown instanceof DOMException) ||
-    seen.has(thrown)
-  ) {
+  if (!(thrown instanceof Error || thrown instanceof DOMException)) {
     return { thrown };
   }
-  seen.add(thrown);
+  const ref = met.get(thrown);
+  if (ref !== undefined) return { ref };
+  met.set(thrown, met.size);
   const error = thrown as Error;
   const type =
     CLASSES.find(([, Class]) => error instanceof (Class as typeof Error))
@@ -548,57 +582,51 @@ export function encodeError(
     message: String(error.message),
   };
   if (typeof error.stack === "string") record.stack = error.stack;
-  if ("cause" in error) record.cause = encodeError(error.cause, seen);
+  if ("cause" in error) record.cause = encodeError(error.cause, met);
   if (error instanceof AggregateError && Array.isArray(error.errors)) {
-    record.errors = error.errors.map((inner) => encodeError(inner, seen));
+    record.errors = error.errors.map((inner) => encodeError(inner, met));
   }
   return { error: record };
 }
 
 /** Rebuilds an exception from its record. */
-export function decodeError(stored: unknown): unknown {
+export function decodeError(stored: unknown, met: unknown[] = []): unknown {
   const record = stored as StoredError | null;
   if (record === null || typeof record !== "object") return record;
   if ("thrown" in record) return record.thrown;
+  if ("ref" in record) return met[record.ref];
   const { type, name, message, stack, cause, errors } = record.error;
-  const options = cause === undefined
-    ? undefined
-    : { cause: decodeError(cause) };
   let error: Error;
   if (type === "DOMException") {
     error = new DOMException(message, name) as unknown as Error;
-    if (options !== undefined) {
-      Object.defineProperty(error, "cause", {
-        value: options.cause,
-        writable: true,
-        configurable: true,
-      });
-    }
   } else if (type === "AggregateError") {
-    error = new AggregateError(
-      (errors ?? []).map(decodeError),
-      message,
-      options,
-    );
+    error = new AggregateError([], message);
   } else {
     const Class = (CLASSES.find(([n]) =>
       n === type
     )?.[1] ?? Error) as ErrorConstructor;
-    error = new Class(message, options);
+    error = new Class(message);
   }
-  if (error.name !== name) {
-    Object.defineProperty(error, "name", {
-      value: name,
-      writable: true,
-      configurable: true,
-    });
+  // Known before its parts are rebuilt: a part may refer back to it.
+  met.push(error);
+  if (cause !== undefined) own(error, "cause", decodeError(cause, met));
+  if (type === "AggregateError") {
+    own(
+      error,
+      "errors",
+      (errors ?? []).map((inner) => decodeError(inner, met)),
+    );
   }
-  if (stack !== undefined) {
-    Object.defineProperty(error, "stack", {
-      value: stack,
-      writable: true,
-      configurable: true,
-    });
-  }
+  if (error.name !== name) own(error, "name", name);
+  if (stack !== undefined) own(error, "stack", stack);
   return error;
+}
+
+/** Sets an own property as the error's constructor would: not enumerable. */
+function own(error: Error, key: string, value: unknown): void {
+  Object.defineProperty(error, key, {
+    value,
+    writable: true,
+    configurable: true,
+  });
 }

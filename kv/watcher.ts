@@ -9,8 +9,17 @@
  * Level-triggered: a subscriber is handed a fresh read of its key, never a
  * diff. Every stream (re)opened is followed by a read of its keys (listen
  * first, then read), so nothing committed in between is missed; a stream
- * that ends or errors is reopened with backoff. When the handle is closed,
- * every subscriber hears it once and the watcher stops.
+ * that ends or errors is reopened with backoff, which holds until a stream
+ * has proven itself (a frame after the first: Deno gives one on every
+ * open). When the handle is closed, every subscriber hears it once and the
+ * watcher stops.
+ *
+ * Streams are repacked when keys leave: once more than `ideal + slack`
+ * streams are open (ideal: keys / 10, rounded up; slack: 1 + ideal / 8,
+ * rounded down), the emptiest are closed and their keys moved into the
+ * others' room. So "10 keys a stream" holds within an eighth and one
+ * stream, and a repack, which reopens the streams it changes, comes once
+ * per many leaves, not on each.
  *
  * @module
  */
@@ -32,7 +41,10 @@ export interface Subscriber {
   readonly watch: boolean;
   /** Milliseconds between reads, or `"auto"` (see {@linkcode AUTO_POLL}). */
   readonly poll: number | "auto";
-  /** Milliseconds a storage call may take. */
+  /**
+   * Milliseconds a storage call may take. Keys are read in batches of one
+   * `callTimeout`: one event's bound never cuts another's read short.
+   */
   readonly callTimeout: number;
   /**
    * A read of `key`: not always newer than the last one (a poll may answer
@@ -47,11 +59,17 @@ export interface Subscriber {
  * The `"auto"` poll: every `min` ms at first; doubled up to `max` while the
  * polls find nothing the streams had not delivered; back to `min` for good
  * once a poll finds a commit a stream missed (another process's, on a local
- * file).
+ * file). "For good" is the handle's: the watcher remembers it when every
+ * waiter has left, and polls its next waiters every `min` ms at once.
  */
 export const AUTO_POLL = { min: 1_000, max: 60_000 };
 
-/** A stream's reopening backoff: 10 ms, doubling, at most 5 s. */
+/**
+ * A stream's reopening backoff: 10 ms, doubling, at most 5 s. It is reset
+ * only by a stream that proved itself: a frame after its first, or a life
+ * of `max` ms. (A stream that fails right after its first frame, every
+ * time, is reopened at 10, 20, 40 ... ms, not at once forever.)
+ */
 const REOPEN = { min: 10, max: 5_000 };
 
 /** The watchers, one per handle. */
@@ -64,7 +82,10 @@ interface Stream {
   reader:
     | ReadableStreamDefaultReader<KvEntryMaybe[]>
     | undefined;
+  /** Breaks since the last stream of these keys proved itself. */
   failures: number;
+  /** When the current reader was opened (`performance.now()`). */
+  opened: number;
   retry: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -81,16 +102,27 @@ interface Watched {
   stamp: string | null | undefined;
 }
 
-/** A poll timer shared by the keys of one interval. */
+/**
+ * A poll timer shared by the keys of one interval and one `callTimeout`:
+ * a poll waits for its reads before it re-arms, so a key with a longer
+ * bound (or `Infinity`) never holds back the polls of the others.
+ */
 interface Poll {
+  /** Its map key: `interval` and `callTimeout`, as `pollOf()` makes it. */
+  id: string;
   interval: number | "auto";
-  /** Keys with a subscriber that polls at this interval. */
+  callTimeout: number;
+  /** Keys with a subscriber of this poll. */
   keys: number;
   timer: ReturnType<typeof setTimeout> | undefined;
-  /** The auto poll's current delay, and whether streams miss commits. */
+  /** The current delay (the auto poll's changes). */
   delay: number;
-  misses: boolean;
   running: boolean;
+}
+
+/** The poll a subscriber's key is read by. */
+function pollId(subscriber: Subscriber): string {
+  return `${subscriber.poll}/${subscriber.callTimeout}`;
 }
 
 /**
@@ -103,8 +135,9 @@ interface Poll {
  *   stream, any other loses it (and goes, if nobody subscribes). A
  *   reconcile costs what changed, not what is watched.
  * - `#subscribed` counts the keys with subscribers.
- * - `#roomy` holds the streams with fewer than 10 keys.
- * - Each poll's `keys` counts the keys with a subscriber of its interval.
+ * - `#open` holds every stream with keys; `#roomy` those with fewer than 10.
+ * - Each poll's `keys` counts the keys with a subscriber of that poll.
+ * - `#misses` is set once a poll found a commit a stream missed, for good.
  */
 export class Watcher {
   /**
@@ -125,9 +158,11 @@ export class Watcher {
   readonly #kv: KvHandle;
   readonly #watched: Map<string, Watched> = new Map();
   #subscribed = 0;
+  readonly #open: Set<Stream> = new Set();
   readonly #roomy: Set<Stream> = new Set();
   readonly #dirty: Set<string> = new Set();
-  readonly #polls: Map<number | "auto", Poll> = new Map();
+  readonly #polls: Map<string, Poll> = new Map();
+  #misses = false;
   #closed: unknown = undefined;
   #pollsDone = 0;
   /** The reads under way: dropped when nothing is watched any more. */
@@ -145,19 +180,10 @@ export class Watcher {
   /** How many streams are open: for tests and `bench:kv`. */
   get streams(): number {
     let open = 0;
-    for (const stream of this.#streams()) {
+    for (const stream of this.#open) {
       if (stream.reader !== undefined) open++;
     }
     return open;
-  }
-
-  /** Every stream, once. */
-  #streams(): Set<Stream> {
-    const streams = new Set<Stream>();
-    for (const { stream } of this.#watched.values()) {
-      if (stream !== undefined) streams.add(stream);
-    }
-    return streams;
   }
 
   /**
@@ -187,7 +213,8 @@ export class Watcher {
     } else {
       const { subscribers } = watched;
       if (subscribers.length === 0) this.#subscribed++;
-      if (subscribers.some((s) => s.poll === subscriber.poll)) {
+      const id = pollId(subscriber);
+      if (subscribers.some((s) => pollId(s) === id)) {
         subscribers.push(subscriber);
         this.#mark(id, watched);
         return; // its poll has the key already
@@ -195,7 +222,7 @@ export class Watcher {
       subscribers.push(subscriber);
     }
     this.#mark(id, watched);
-    const poll = this.#pollOf(subscriber.poll);
+    const poll = this.#pollOf(subscriber);
     poll.keys++;
     this.#arm(poll);
   }
@@ -217,13 +244,11 @@ export class Watcher {
       if (--this.#subscribed === 0) this.#calls.drop();
     }
     // Keep the key on a poll while another subscriber polls it so.
-    const poll = this.#polls.get(subscriber.poll);
-    if (
-      poll !== undefined && !subscribers.some((s) => s.poll === poll.interval)
-    ) {
+    const poll = this.#polls.get(pollId(subscriber));
+    if (poll !== undefined && !subscribers.some((s) => pollId(s) === poll.id)) {
       if (--poll.keys === 0) {
         clearTimeout(poll.timer);
-        this.#polls.delete(poll.interval);
+        this.#polls.delete(poll.id);
       }
     }
     this.#mark(id, watched);
@@ -242,7 +267,8 @@ export class Watcher {
 
   /**
    * Gives each dirty key a stream if a subscriber watches it, and takes it
-   * off its stream if none does; reopens each stream that changed.
+   * off its stream if none does; repacks when too many streams are open
+   * for the keys left; reopens each stream that changed.
    */
   #reconcile(): void {
     const dirty = [...this.#dirty];
@@ -250,6 +276,7 @@ export class Watcher {
     if (this.#closed !== undefined) return;
     const changed = new Set<Stream>();
     const homeless: string[] = [];
+    let left = false;
     for (const id of dirty) {
       const watched = this.#watched.get(id);
       if (watched === undefined) continue;
@@ -257,14 +284,13 @@ export class Watcher {
       const stream = watched.stream;
       if (wanted && stream === undefined) homeless.push(id);
       if (!wanted && stream !== undefined) {
-        stream.ids.splice(stream.ids.indexOf(id), 1);
-        watched.stream = undefined;
-        watched.stamp = undefined;
+        this.#unplace(id, watched, stream);
         if (watched.subscribers.length === 0) this.#watched.delete(id);
-        this.#roomy.add(stream);
         changed.add(stream);
+        left = true;
       }
     }
+    if (left) this.#repack(homeless, changed);
     for (const stream of this.#roomy) {
       while (stream.ids.length < KEYS_PER_CALL && homeless.length > 0) {
         this.#place(homeless.pop()!, stream);
@@ -278,15 +304,51 @@ export class Watcher {
         ids: [],
         reader: undefined,
         failures: 0,
+        opened: 0,
         retry: undefined,
       };
+      this.#open.add(stream);
       while (stream.ids.length < KEYS_PER_CALL && homeless.length > 0) {
         this.#place(homeless.pop()!, stream);
       }
       if (stream.ids.length < KEYS_PER_CALL) this.#roomy.add(stream);
       changed.add(stream);
     }
-    for (const stream of changed) this.#open(stream);
+    for (const stream of changed) this.#reopen(stream);
+  }
+
+  /**
+   * Closes the emptiest streams, their keys made homeless, once more than
+   * `ideal + slack` streams hold keys (see the module doc): the rest have
+   * room for them all, since `ideal` streams hold every key.
+   */
+  #repack(homeless: string[], changed: Set<Stream>): void {
+    let keys = homeless.length;
+    const streams: Stream[] = [];
+    for (const stream of this.#open) {
+      if (stream.ids.length === 0) continue;
+      keys += stream.ids.length;
+      streams.push(stream);
+    }
+    const ideal = Math.ceil(keys / KEYS_PER_CALL);
+    if (streams.length <= ideal + 1 + Math.floor(ideal / 8)) return;
+    streams.sort((a, b) => a.ids.length - b.ids.length);
+    for (const stream of streams.slice(0, streams.length - ideal)) {
+      for (const id of [...stream.ids]) {
+        this.#unplace(id, this.#watched.get(id)!, stream);
+        homeless.push(id);
+      }
+      this.#roomy.delete(stream); // closed by its reopening: no keys
+      changed.add(stream);
+    }
+  }
+
+  /** Takes a key off its stream. */
+  #unplace(id: string, watched: Watched, stream: Stream): void {
+    stream.ids.splice(stream.ids.indexOf(id), 1);
+    watched.stream = undefined;
+    watched.stamp = undefined;
+    this.#roomy.add(stream);
   }
 
   #place(id: string, stream: Stream): void {
@@ -295,15 +357,17 @@ export class Watcher {
   }
 
   /** (Re)opens a stream on its keys, then reads them; drops it if empty. */
-  #open(stream: Stream): void {
+  #reopen(stream: Stream): void {
     stream.reader?.cancel().catch(() => {});
     stream.reader = undefined;
     clearTimeout(stream.retry);
     stream.retry = undefined;
     if (stream.ids.length === 0 || this.#closed !== undefined) {
       this.#roomy.delete(stream);
+      this.#open.delete(stream);
       return;
     }
+    stream.opened = performance.now();
     const keys = stream.ids.map((id) => this.#watched.get(id)!.key);
     let reader: Stream["reader"];
     try {
@@ -325,11 +389,13 @@ export class Watcher {
     ids: string[],
   ): Promise<void> {
     let error: unknown;
+    let frames = 0;
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done || stream.reader !== reader) break;
-        stream.failures = 0;
+        // Proven: a frame beyond the one every open gives.
+        if (++frames === 2) stream.failures = 0;
         for (const [i, entry] of value.entries()) {
           const watched = this.#watched.get(ids[i]!);
           if (watched?.stream === stream) watched.stamp = entry.versionstamp;
@@ -342,31 +408,38 @@ export class Watcher {
     if (stream.reader === reader) this.#broken(stream, error);
   }
 
-  /** A stream that ended or failed: reopened after a backoff. */
+  /**
+   * A stream that ended or failed: reopened after a backoff, unless it
+   * lived long enough to have proven itself.
+   */
   #broken(stream: Stream, error: unknown): void {
     stream.reader?.cancel().catch(() => {});
     stream.reader = undefined;
     if (isClosed(error)) return this.#close(error);
+    if (performance.now() - stream.opened >= REOPEN.max) stream.failures = 0;
     const delay = Math.min(REOPEN.min * 2 ** stream.failures, REOPEN.max);
     stream.failures++;
     stream.retry = setTimeout(() => {
       stream.retry = undefined;
-      this.#open(stream);
+      this.#reopen(stream);
     }, delay);
   }
 
-  #pollOf(interval: number | "auto"): Poll {
-    let poll = this.#polls.get(interval);
+  #pollOf(subscriber: Subscriber): Poll {
+    const id = pollId(subscriber);
+    let poll = this.#polls.get(id);
     if (poll === undefined) {
+      const interval = subscriber.poll;
       poll = {
+        id,
         interval,
+        callTimeout: subscriber.callTimeout,
         keys: 0,
         timer: undefined,
         delay: interval === "auto" ? AUTO_POLL.min : interval,
-        misses: false,
         running: false,
       };
-      this.#polls.set(interval, poll);
+      this.#polls.set(id, poll);
     }
     return poll;
   }
@@ -375,7 +448,7 @@ export class Watcher {
   #arm(poll: Poll): void {
     if (
       poll.timer !== undefined || poll.running || poll.delay === Infinity ||
-      this.#polls.get(poll.interval) !== poll
+      this.#polls.get(poll.id) !== poll
     ) {
       return;
     }
@@ -396,14 +469,14 @@ export class Watcher {
     poll.running = true;
     const ids: string[] = [];
     for (const [id, { subscribers }] of this.#watched) {
-      if (subscribers.some((s) => s.poll === poll.interval)) ids.push(id);
+      if (subscribers.some((s) => pollId(s) === poll.id)) ids.push(id);
     }
     const missed = await this.#read(ids, poll);
     poll.running = false;
     this.#pollsDone++;
+    if (missed) this.#misses = true;
     if (poll.interval === "auto") {
-      if (missed) poll.misses = true;
-      poll.delay = poll.misses
+      poll.delay = this.#misses
         ? AUTO_POLL.min
         : Math.min(poll.delay * 2, AUTO_POLL.max);
     }
@@ -411,48 +484,57 @@ export class Watcher {
   }
 
   /**
-   * Reads keys in batches of 10 and hands each to its subscribers; answers
-   * whether a read found a commit that a stream watching the key had not
-   * delivered. A failed read is left to the next poll or reopening.
+   * Reads keys in batches of 10 of one `callTimeout` (the poll's, or for
+   * the read after an open each key's longest) and hands each to its
+   * subscribers; answers whether a read found a commit that a stream
+   * watching the key had not delivered. A failed read is left to the next
+   * poll or reopening.
    */
   async #read(ids: string[], poll: Poll | undefined): Promise<boolean> {
     let missed = false;
+    const groups = new Map<number, string[]>();
+    for (const id of ids) {
+      const subscribers = this.#watched.get(id)?.subscribers ?? [];
+      if (subscribers.length === 0) continue;
+      const timeout = poll?.callTimeout ??
+        Math.max(...subscribers.map((s) => s.callTimeout));
+      const group = groups.get(timeout);
+      if (group === undefined) groups.set(timeout, [id]);
+      else group.push(id);
+    }
     const batches: Promise<void>[] = [];
-    for (let i = 0; i < ids.length; i += KEYS_PER_CALL) {
-      const batch = ids.slice(i, i + KEYS_PER_CALL).filter((id) =>
-        (this.#watched.get(id)?.subscribers.length ?? 0) > 0
-      );
-      if (batch.length === 0) continue;
-      const keys = batch.map((id) => this.#watched.get(id)!.key);
-      const timeout = Math.min(
-        ...batch.flatMap((id) =>
-          [...this.#watched.get(id)!.subscribers].map((s) => s.callTimeout)
-        ),
-      );
-      batches.push(
-        bounded(() => this.#kv.getMany(keys), timeout, this.#calls, false).then(
-          (entries) => {
-            for (const [j, entry] of entries.entries()) {
-              const id = batch[j]!;
-              const watched = this.#watched.get(id);
-              // Newer than what the stream delivered: it missed a commit.
-              // (Versionstamps are hex of one width: they order as strings.
-              // An older one is a poll that answered after a frame.)
-              if (
-                poll !== undefined && watched?.stream?.reader !== undefined &&
-                watched.stamp !== undefined &&
-                (entry.versionstamp ?? "") > (watched.stamp ?? "")
-              ) {
-                missed = true;
-              }
-              this.#deliver(id, entry);
-            }
-          },
-          (error) => {
-            if (isClosed(error)) this.#close(error);
-          },
-        ),
-      );
+    for (const [timeout, group] of groups) {
+      for (let i = 0; i < group.length; i += KEYS_PER_CALL) {
+        const batch = group.slice(i, i + KEYS_PER_CALL);
+        const keys = batch.map((id) => this.#watched.get(id)!.key);
+        batches.push(
+          bounded(() => this.#kv.getMany(keys), timeout, this.#calls, false)
+            .then(
+              (entries) => {
+                for (const [j, entry] of entries.entries()) {
+                  const id = batch[j]!;
+                  const watched = this.#watched.get(id);
+                  // Newer than what the stream delivered: it missed a
+                  // commit. (Versionstamps are hex of one width: they order
+                  // as strings. An older one is a poll that answered after
+                  // a frame.)
+                  if (
+                    poll !== undefined &&
+                    watched?.stream?.reader !== undefined &&
+                    watched.stamp !== undefined &&
+                    (entry.versionstamp ?? "") > (watched.stamp ?? "")
+                  ) {
+                    missed = true;
+                  }
+                  this.#deliver(id, entry);
+                }
+              },
+              (error) => {
+                if (isClosed(error)) this.#close(error);
+              },
+            ),
+        );
+      }
     }
     await Promise.all(batches);
     return missed;
@@ -468,11 +550,12 @@ export class Watcher {
   #close(error: unknown): void {
     if (this.#closed !== undefined) return;
     this.#closed = error;
-    for (const stream of this.#streams()) {
+    for (const stream of this.#open) {
       clearTimeout(stream.retry);
       stream.reader?.cancel().catch(() => {});
       stream.reader = undefined;
     }
+    this.#open.clear();
     this.#roomy.clear();
     for (const poll of this.#polls.values()) clearTimeout(poll.timer);
     this.#polls.clear();
