@@ -7,6 +7,9 @@
  *   reads per poll and a minute, and heap per waiting event (after a full
  *   GC, the instance included), with the defaults, `pollInterval: 1_000`
  *   (several local processes) and `pollInterval: Infinity` (Deploy);
+ * - churn: the streams in use after 90% of 1,000 waiting events leave (the
+ *   watcher repacks them, 10 keys a stream within its slack), and the
+ *   streams (re)opened for that;
  * - wake latency, p50 and p99, by watch (two handles of one process) and by
  *   poll (another process, `pollInterval` 10 ms), each beside its floor
  *   measured in the same run: a bare `kv.watch()` woken by a bare `set()`,
@@ -130,6 +133,39 @@ for (const [name, options, pollsAMinute] of settings) {
           : `${(heap / 1024).toFixed(2)} KiB`} |`,
     );
   }
+}
+{
+  // Churn: 1,000 wait, then 9 of every 10 leave, spread over every stream.
+  const size = Math.max(10, Math.round(1_000 * scale));
+  using counted = faulty(await Deno.openKv(path), { call: () => undefined });
+  const { kv, faults: { counts } } = counted;
+  const events = Array.from(
+    { length: size },
+    (_, i) => new KvEvent<number>(kv, ["churn", i], { pollInterval: Infinity }),
+  );
+  const leaving = new AbortController();
+  const waits = events.map((evt, i) =>
+    evt.wait(i % 10 === 0 ? undefined : { signal: leaving.signal })
+      .catch(() => {})
+  );
+  await sleep(500);
+  const [before, opened] = [Watcher.of(kv).streams, counts.watch];
+  leaving.abort();
+  await sleep(500);
+  const after = Watcher.of(kv).streams;
+  const reopened = counts.watch - opened;
+  for (const evt of events) await evt[Symbol.asyncDispose]();
+  await Promise.allSettled(waits);
+  kv.close();
+  console.log(
+    `\nChurn: ${
+      size.toLocaleString("en")
+    } waiting events on ${before} streams; after ${
+      (size - Math.ceil(size / 10)).toLocaleString("en")
+    } left, ${
+      Math.ceil(size / 10)
+    } wait on ${after} streams (${reopened} streams opened again for the repack).`,
+  );
 }
 console.log(
   '\nReads a minute, steady: `"auto"` once it has backed off to one poll a minute (after about two minutes with nothing missed); every second for good once a poll finds a commit `watch()` missed.',
