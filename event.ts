@@ -187,6 +187,12 @@ let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
  * `Object.create(Event.prototype)`, which have none of its private state.
  */
 let isEvent: (value: unknown) => value is AnyEvent;
+/**
+ * Set in Event's static block: whether an event was sent, read from its
+ * state. The rooms below never call `ready()`, which a subclass may
+ * override.
+ */
+let isSent: (evt: AnyEvent) => boolean;
 
 /**
  * What inspect shows of an event: one view per event inspected, so that a
@@ -252,7 +258,9 @@ export class Event<T = void> {
    *   `first()` and `iterate()` calls watching.
    * - Value or exception: `#result` holds what was sent, as sent. The send
    *   detached `#batch`, `#generation`, `#watchers` and `#waiting` before it
-   *   called out. `#settled` is made on the first later `wait()`. A sent
+   *   called out. `#settled` is what a later `wait()` gets: made by the send
+   *   for a value (see `#deliver()`), on the first later `wait()` for an
+   *   exception. A sent
    *   thenable has a `#carrier`, the event that took over its waiters and
    *   that later waiters join until `reset()`; so does a sent object whose
    *   `then` lookup reached the event (`adopting`: while `then` is read,
@@ -288,7 +296,14 @@ export class Event<T = void> {
   #state: State = FRESH;
   /** The value or the exception sent; undefined while fresh. */
   #result: unknown = undefined;
-  /** What wait() returns once sent, made on first need. */
+  /**
+   * What wait() returns once sent. For a value, the promise the send
+   * resolved with it (its plain waiters', or one of its own): a promise
+   * resolved later would read an object's `then` again, and adopt a `then`
+   * added since (`send()` reads it once). Recorded before it resolves: a
+   * `then` getter that calls wait() finds it. For an exception, made on
+   * first need.
+   */
   #settled: Promise<Awaited<T>> | undefined = undefined;
   /**
    * Sent a thenable: the private event that adopts it once and then wakes
@@ -336,6 +351,7 @@ export class Event<T = void> {
     };
     isEvent = (value): value is AnyEvent =>
       typeof value === "object" && value !== null && #state in value;
+    isSent = (evt) => evt.#state !== FRESH;
   }
 
   /**
@@ -476,7 +492,7 @@ export class Event<T = void> {
     }
     // The iterable and the getters above called out: read readiness now.
     for (const evt of list) {
-      if (isEvent(evt) && evt.#state !== FRESH) return Promise.resolve(evt);
+      if (isEvent(evt) && isSent(evt)) return Promise.resolve(evt);
     }
     const { promise, resolve, reject } = withResolvers<E>();
     const selection = new Selection<E>("first", (evt) => {
@@ -942,6 +958,8 @@ export class Event<T = void> {
     this.#result = undefined;
     this.#settled = undefined;
     this.#carrier = undefined;
+    // An inspect's view holds what it showed: nothing of this send is kept.
+    views.delete(this);
   }
 
   /**
@@ -1043,13 +1061,9 @@ export class Event<T = void> {
   #settledPromise(): Promise<Awaited<T>> {
     if (adopting === this) this.#carry();
     if (this.#carrier !== undefined) return this.#carrier.#waitPlain();
+    // A value's was made by its send (see `#settled`); an exception's
+    // rejection, which reads nothing of it, on first need.
     if (this.#settled !== undefined) return this.#settled;
-    if (this.#state === VALUE) {
-      // Not Promise.resolve(), which reads a promise's `constructor`.
-      return this.#settled = new Promise((resolve) =>
-        resolve(this.#result as Awaited<T>)
-      );
-    }
     const rejected = Promise.reject(this.#result);
     rejected.catch(ignore); // stored on the event: not unhandled
     return this.#settled = rejected;
@@ -1068,6 +1082,20 @@ export class Event<T = void> {
     this.#generation = undefined;
     this.#watchers = undefined;
     this.#waiting = 0;
+    if (ok) {
+      // The promise later waiters get, resolved now (see `#settled`): the
+      // open batch's, or one of its own.
+      if (batch !== undefined) {
+        this.#settled = batch.promise;
+      } else {
+        const settled = withResolvers<Awaited<T>>();
+        this.#settled = settled.promise;
+        // A `then` getter that throws now rejects it: silent, as a plain
+        // waiter's promise is, until someone waits.
+        settled.promise.catch(ignore);
+        settled.resolve(result as Awaited<T>);
+      }
+    }
     if (generation !== undefined) {
       // Every armed timer is a turn's with a waiter in the heap: take each
       // once (a second take() gives nothing).
@@ -1202,8 +1230,13 @@ export class Event<T = void> {
     this.#batch = undefined;
     this.#generation = undefined;
     this.#waiting = 0;
-    adopting = undefined;
-    carried = carrier;
+    // Only the event whose `then` is being read hands its carrier back to
+    // that read: a send whose own adoption needs a carrier (a thenable sent
+    // from inside another send's `then` getter) must not take its slot.
+    if (adopting === this) {
+      adopting = undefined;
+      carried = carrier;
+    }
     return carrier;
   }
 
@@ -1973,7 +2006,7 @@ class Iteration<E extends Selectable> implements EventIterator<E> {
     }
     const fresh: E[] = [];
     for (const evt of new Set(list)) {
-      if (isEvent(evt) && evt.ready()) this.#ready.push(evt);
+      if (isEvent(evt) && isSent(evt)) this.#ready.push(evt);
       else fresh.push(evt);
     }
     if (fresh.length === 0) return;

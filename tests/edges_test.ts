@@ -5,7 +5,12 @@
  * shape, and the messages for an Event of another copy of the module and
  * for an event passed twice.
  */
-import { assertEquals, assertRejects, assertStrictEquals } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStrictEquals,
+} from "@std/assert";
 import { Event, type WaitOptions } from "../mod.ts";
 import { assertTimesOut } from "./_helpers.ts";
 
@@ -422,4 +427,199 @@ Deno.test("Event.wait() timing out behind a pending thenable names the event sen
       'wait() on Event "config" timed out after 5 ms',
     );
   }
+});
+
+// Round 5 (issue 28): the lazy carrier under re-entrant getters, iterate()
+// and overrides, and inspect after reset().
+
+Deno.test("Event.send() of an object: another send from its then getter keeps each send's waiters apart (round 5, defect 1)", async (t) => {
+  const cases: [string, (x: Event<unknown>, y: Event<unknown>) => void][] = [
+    ["a promise sent to another event", (_x, y) => {
+      y.send(Promise.resolve("y's value"));
+    }],
+    ["an object with a throwing then getter sent to another event", (_x, y) => {
+      y.send({
+        get then() {
+          throw new Error("y's getter");
+        },
+      });
+    }],
+    ["this event reset and sent a promise", (x) => {
+      x.reset();
+      x.send(Promise.resolve("x's second"));
+    }],
+  ];
+  for (const [name, act] of cases) {
+    await t.step(name, async () => {
+      const [x, y] = [new Event<unknown>(), new Event<unknown>()];
+      const fromX = [x.wait(), x.wait({ timeout: 1_000 })];
+      const sendsY = !name.startsWith("this event");
+      const fromY = sendsY
+        ? y.wait().then((v) => v, (e: Error) => e.message)
+        : undefined;
+      let reads = 0;
+      const value = {
+        get then() {
+          if (reads++ === 0) act(x, y);
+          return undefined;
+        },
+      };
+      x.send(value);
+      for (const waiting of fromX) assertStrictEquals(await waiting, value);
+      if (!sendsY) {
+        assertEquals(await x.wait(), "x's second");
+      } else {
+        assertEquals(
+          await fromY,
+          name.startsWith("a promise") ? "y's value" : "y's getter",
+        );
+        assertStrictEquals(await x.wait(), value);
+      }
+      assertEquals([x.waiting, y.waiting], [0, 0]);
+    });
+  }
+  await t.step(
+    "a promise sent from a first() watcher's abort handler",
+    async () => {
+      const [x, y, z] = [
+        new Event<unknown>(),
+        new Event<unknown>(),
+        new Event(),
+      ];
+      const controller = new AbortController();
+      // first() stops as x is sent: that removes its listener, so the
+      // handler runs when the getter below aborts.
+      controller.signal.addEventListener("abort", () => {
+        y.send(Promise.resolve("y's value"));
+      });
+      const selected = Event.first([x, z], { signal: controller.signal });
+      const fromX = x.wait({ timeout: 1_000 });
+      const fromY = y.wait();
+      let reads = 0;
+      const value = {
+        get then() {
+          if (reads++ === 0) controller.abort();
+          return undefined;
+        },
+      };
+      x.send(value);
+      assertStrictEquals(await selected, x);
+      assertStrictEquals(await fromX, value);
+      assertEquals(await fromY, "y's value");
+    },
+  );
+});
+
+Deno.test("Event.wait() never throws when the sent object's then getter waits on the same event (round 5, defect 2)", async (t) => {
+  for (const kind of ["a then getter", "a Proxy's get trap"] as const) {
+    await t.step(kind, async () => {
+      const evt = new Event<unknown>();
+      let depth = 0;
+      const inner: Promise<unknown>[] = [];
+      const target = {};
+      const onThen = () => {
+        // Bounded, so that the defect fails the test instead of the stack.
+        if (depth++ < 50) inner.push(evt.wait());
+        return undefined;
+      };
+      const value = kind === "a then getter"
+        ? Object.defineProperty(target, "then", { get: onThen })
+        : new Proxy(target, {
+          get: (t, key) => key === "then" ? onThen() : Reflect.get(t, key),
+        });
+      evt.send(value);
+      const waiting = evt.wait();
+      assertStrictEquals(await waiting, value);
+      for (const promise of inner) assertStrictEquals(await promise, value);
+      assert(depth < 10, `then was read ${depth} times`);
+    });
+  }
+});
+
+Deno.test("Event keeps the object sent for every later waiter, though it became a thenable since (round 5, defect 3)", async (t) => {
+  for (const early of [false, true]) {
+    await t.step(early ? "with a waiter at send" : "with none", async () => {
+      const evt = new Event<unknown>();
+      const before = early ? evt.wait() : undefined;
+      const value: { then?: unknown } = {};
+      evt.send(value);
+      // A promise resolved with it now keeps it, whatever it becomes.
+      const resolved = Promise.resolve(value);
+      value.then = () => {}; // never calls back
+      assertStrictEquals(await resolved, value);
+      if (before !== undefined) assertStrictEquals(await before, value);
+      assertStrictEquals(await evt.wait(), value);
+      assertStrictEquals(await evt.wait({ timeout: 1_000 }), value);
+    });
+  }
+});
+
+Deno.test("Event keeps a function sent for every later waiter, though it became a thenable since (round 5, defect 3)", async () => {
+  const evt = new Event<unknown>();
+  const value: { (): void; then?: unknown } = () => {};
+  evt.send(value);
+  value.then = () => {}; // never calls back
+  assertStrictEquals(await evt.wait(), value);
+  assertStrictEquals(await evt.wait({ timeout: 1_000 }), value);
+});
+
+Deno.test("Event.send() of an object reads its then once, and once for the promise its plain waiters share (round 5, defect 3)", async () => {
+  const evt = new Event<unknown>();
+  let reads = 0;
+  const value = {
+    get then() {
+      reads++;
+      return undefined;
+    },
+  };
+  const early = [evt.wait(), evt.wait(), evt.wait()];
+  evt.send(value);
+  assertEquals(reads, 2, "the send's, and the shared promise's");
+  const late = [evt.wait(), evt.wait(), evt.wait({ timeout: 1_000 })];
+  for (const waiting of [...early, ...late]) {
+    assertStrictEquals(await waiting, value);
+  }
+  assertEquals(reads, 2, "later waiters share that promise");
+});
+
+Deno.test("Event.iterate() and first() never call a subclass's ready() (round 5, defect 4)", async (t) => {
+  class Liar<T> extends Event<T> {
+    override ready(): boolean {
+      return false;
+    }
+  }
+  class Thrower<T> extends Event<T> {
+    override ready(): boolean {
+      throw new Error("ready() overridden");
+    }
+  }
+  for (const Class of [Liar, Thrower]) {
+    await t.step(Class.name, async () => {
+      const evt = new Class<string>();
+      evt.send("sent");
+      const given: Event<string>[] = [];
+      // Bounded: a watcher of an event already sent is never told.
+      for await (const e of Event.iterate([evt], { timeout: 1_000 })) {
+        given.push(e);
+      }
+      assertEquals(given.length, 1);
+      assertStrictEquals(given[0], evt);
+      assertStrictEquals(await Event.first([evt], { timeout: 1_000 }), evt);
+    });
+  }
+});
+
+Deno.test("Event inspected before reset() keeps nothing of the value sent (round 5, defect 5)", async () => {
+  const evt = new Event<object>();
+  let value: object | undefined = { big: new Uint8Array(1024) };
+  const ref = new WeakRef(value);
+  evt.send(value);
+  assert(Deno.inspect(evt).includes("ready: true"), Deno.inspect(evt));
+  evt.reset();
+  value = undefined;
+  // A WeakRef holds its target until the current job ends.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  (globalThis as { gc?: () => void }).gc!();
+  assertEquals(ref.deref(), undefined);
+  assertEquals(Deno.inspect(evt), "Event { ready: false, waiting: 0 }");
 });

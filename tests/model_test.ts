@@ -20,13 +20,25 @@ const CONTROLLERS = 3;
 
 /** What a signal's addEventListener does before it adds the listener. */
 type Hostile = "throw" | Nested;
-/** Operations a hostile addEventListener may run: all synchronous. */
+/**
+ * Operations a hostile addEventListener or a sent object's `then` getter
+ * may run: all synchronous.
+ */
 type Nested =
   | { op: "abort"; controller: number; withReason: boolean }
-  | { op: "send" }
+  | { op: "send"; promise?: "resolved" }
   | { op: "sendException" }
   | { op: "reset" }
-  | { op: "waitSent" };
+  | { op: "waitSent" }
+  | Aside;
+
+/**
+ * Sends another event of the run, which has a plain waiter, something its
+ * own adoption handles: a resolved promise, a plain object, or an object
+ * whose `then` getter throws. Its waiter must get that, and nothing of the
+ * event being sent around it.
+ */
+type Aside = { op: "aside"; what: "promise" | "object" | "throwing" };
 
 type Op =
   | {
@@ -44,6 +56,12 @@ type Op =
   | { op: "clockStep"; ms: number }
   /** A plain value, or a promise of one: settled, or settled by a later op. */
   | { op: "send"; promise?: "resolved" | "rejected" | "pending" }
+  /**
+   * An object that is no thenable, whose `then` getter runs operations the
+   * first time it is read (re-entering this event, or sending another).
+   */
+  | { op: "sendGetter"; getter: Nested[] }
+  | Aside
   /** Settles the oldest promise sent and still pending. */
   | { op: "settleSent" }
   | { op: "sendException" }
@@ -76,6 +94,14 @@ const nestedArb: fc.Arbitrary<Nested> = fc.oneof(
   fc.constant({ op: "sendException" as const }),
   fc.constant({ op: "reset" as const }),
   fc.constant({ op: "waitSent" as const }),
+  fc.record({
+    op: fc.constant("aside" as const),
+    what: fc.constantFrom(
+      "promise" as const,
+      "object" as const,
+      "throwing" as const,
+    ),
+  }),
 );
 
 const waitArb = fc.record({
@@ -121,6 +147,22 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ op: "settleSent" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("sendGetter" as const),
+      // A promise sent from a getter after a reset is adopted as the step
+      // ends; from an addEventListener, a later wait of the turn would
+      // join it while the model counts it sent, so only here.
+      getter: fc.array(
+        fc.oneof(
+          nestedArb,
+          fc.constant({ op: "send" as const, promise: "resolved" as const }),
+        ),
+        { minLength: 1, maxLength: 2 },
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ op: "sendException" as const }) },
   { weight: 2, arbitrary: fc.constant({ op: "reset" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "poll" as const }) },
@@ -570,6 +612,64 @@ async function run(ops: Op[]): Promise<void> {
             model.settle(waiter, { kind: "value", value: evt });
           }
         }
+        return;
+      }
+      case "sendGetter": {
+        const value = {
+          value: nextValue++,
+          reads: 0,
+          get then() {
+            // Read again by every promise resolved with it: it acts once.
+            if (this.reads++ === 0) { for (const op of step.getter) apply(op); }
+            return undefined;
+          },
+        };
+        if (model.state !== "fresh") {
+          expectMisuse(
+            () => evt.send(value),
+            "Trying to re-send() an already-triggered event.",
+          );
+          return;
+        }
+        // The state is sent before `then` is read: what the getter sees.
+        const generation = model.generation;
+        model.state = "value";
+        model.result = value;
+        // first() and iterate() are told before `then` is read.
+        for (const waiter of [...model.pending]) {
+          if (waiter.selects && waiter.generation === generation) {
+            model.settle(waiter, { kind: "value", value: evt });
+          }
+        }
+        evt.send(value);
+        model.deliver(generation, { kind: "value", value });
+        return;
+      }
+      case "aside": {
+        const aside = new Event<unknown>();
+        others.push(aside);
+        const id = nextId++;
+        watch(id, aside.wait());
+        const generation = newGeneration();
+        model.generations.push(generation);
+        model.generationOf.set(id, generation);
+        const value = { aside: nextValue++ };
+        const error = new Error("then getter of an aside");
+        if (step.what === "promise") aside.send(Promise.resolve(value));
+        else if (step.what === "object") aside.send(value);
+        else {
+          aside.send({
+            get then() {
+              throw error;
+            },
+          });
+        }
+        model.settled.push([
+          id,
+          step.what === "throwing"
+            ? { kind: "error", error }
+            : { kind: "value", value },
+        ]);
         return;
       }
       case "settleSent": {
