@@ -1,5 +1,29 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 // This module is browser compatible.
+/**
+ * The public types, `Event` (its API, and how a send is delivered, adopted
+ * and carried), and `Event.first()` / `Event.iterate()`. The engine of the
+ * waiters with a signal or a timeout is `event/waiters.ts`; what every room
+ * needs from the host is `event/host.ts`. Calls go down: this file uses
+ * those two, they use nothing of it but its types.
+ *
+ * @module
+ */
+import {
+  Alarm,
+  disarm,
+  ignore,
+  listen,
+  parseOptions,
+  reasonOf,
+  RERESET_MESSAGE,
+  RESEND_MESSAGE,
+  show,
+  timeoutError,
+  unlisten,
+  withResolvers,
+} from "./event/host.ts";
+import { Waiters } from "./event/waiters.ts";
 
 /** Options for the {@linkcode Event} constructor. */
 export interface EventOptions {
@@ -167,20 +191,17 @@ const VALUE = 1;
 const EXCEPTION = 2;
 type State = typeof FRESH | typeof VALUE | typeof EXCEPTION;
 
-/** The messages of eventlet's errors, word for word. */
-const RESEND_MESSAGE = "Trying to re-send() an already-triggered event.";
-const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
-
 /*
  * The several-events room below reaches an event's private state only
  * through these, set in Event's static block (so declared before it).
  */
 /**
- * Set in Event's static block: the only way in to an event's watchers.
- * Watching an event twice is watching it once.
+ * Set in Event's static block: the only way in to an event's selectors
+ * (the `first()` and `iterate()` calls watching it). Adding one twice is
+ * adding it once.
  */
-let watch: (evt: AnyEvent, watcher: Watcher) => void;
-let unwatch: (evt: AnyEvent, watcher: Watcher) => void;
+let addSelector: (evt: AnyEvent, selector: Selector) => void;
+let dropSelector: (evt: AnyEvent, selector: Selector) => void;
 /**
  * A brand check, set in Event's static block: true only for an object made
  * by `new Event()`. `instanceof` is true of a Proxy of an event too, or of
@@ -252,33 +273,27 @@ export class Event<T = void> {
    * State. Throughout the code these hold:
    *
    * - Fresh: `#result`, `#settled` and `#carrier` are undefined. Pending
-   *   waiters are the open plain `#batch` and, once a waiter with a signal
-   *   or a timeout came, `#generation`, which holds every batch and waiter
-   *   in `wait()` order; `#waiting` counts them. `#watchers` are the
-   *   `first()` and `iterate()` calls watching.
+   *   waiters are the plain waiters' open promise `#plain` and, once a
+   *   waiter with a signal or a timeout came, `#waiters` (the engine,
+   *   `event/waiters.ts`), which holds every plain promise and waiter in
+   *   `wait()` order; `#waiting` counts them as they came, less those
+   *   `#waiters` counts as `departed`. `#selectors` are the `first()` and
+   *   `iterate()` calls watching.
    * - Value or exception: `#result` holds what was sent, as sent. The send
-   *   detached `#batch`, `#generation`, `#watchers` and `#waiting` before it
-   *   called out. `#settled` is what a later `wait()` gets: made by the send
+   *   detached `#plain`, `#waiters`, `#selectors` and `#waiting` before it
+   *   called out, and woke `#waiters` (which makes its timers and listeners
+   *   stale). `#settled` is what a later `wait()` gets: made by the send
    *   for a value (see `#deliver()`), on the first later `wait()` for an
-   *   exception. A sent
-   *   thenable has a `#carrier`, the event that took over its waiters and
-   *   that later waiters join until `reset()`; so does a sent object whose
-   *   `then` lookup reached the event (`adopting`: while `then` is read,
-   *   the waiters stay on the event, and the first call that could tell
-   *   the difference moves them to a carrier first). A
-   *   carrier sent a thenable in turn hands over to a new carrier, and its
-   *   `#origin` (the event the user sent) is pointed at that one while it
-   *   still holds this send's carrier: so the origin's `#carrier` is always
-   *   the last, one step away however deep the chain, and the links before
-   *   it are garbage.
-   * - One generation is current: the one its owner holds
-   *   (`generation.owner.#generation === generation`). A timer or listener
-   *   that holds another one is stale and does nothing (`Event.#current()`):
-   *   that is how a send, a reset or a carrier makes every earlier timer
-   *   and listener inert without having to take it back first.
-   * - A waiter is pending while its `resolve` is set; it is in its
-   *   generation's heap while `heapIndex >= 0`, and in its turn's while
-   *   `turnIndex >= 0`.
+   *   exception. A sent thenable has a `#carrier`, the event that took over
+   *   its waiters (the same `#waiters`, still current) and that later
+   *   waiters join until `reset()`; so does a sent object whose `then`
+   *   lookup reached the event (`adopting`: while `then` is read, the
+   *   waiters stay on the event, and the first call that could tell the
+   *   difference moves them to a carrier first). A carrier sent a thenable
+   *   in turn hands over to a new carrier, and its `#origin` (the event the
+   *   user sent) is pointed at that one while it still holds this send's
+   *   carrier: so the origin's `#carrier` is always the last, one step away
+   *   however deep the chain, and the links before it are garbage.
    *
    * Calls out. The event calls code it does not own: a signal's
    * `addEventListener`, `removeEventListener`, `aborted` and `reason`, the
@@ -315,38 +330,39 @@ export class Event<T = void> {
   #origin: AnyEvent | undefined = undefined;
   /**
    * Plain waiters (no signal, no timeout) share one promise, so they cost
-   * nothing each. This is the batch still open for more plain waiters: the
+   * nothing each. This is the one still open for more plain waiters: the
    * last entry in wait() order.
    */
-  #batch: PromiseWithResolvers<Awaited<T>> | undefined = undefined;
+  #plain: PromiseWithResolvers<Awaited<T>> | undefined = undefined;
+  /** Waiters of this send as they came (see `#count()`). */
   #waiting = 0;
   /**
-   * The bookkeeping of waiters with a signal or a timeout, made when the
-   * first of them arrives and dropped on send: plain round trips never
-   * pay for it.
+   * The engine of the waiters with a signal or a timeout, made when the
+   * first of them arrives and woken on send: plain round trips never pay
+   * for it.
    */
-  #generation: Generation<Awaited<T>> | undefined = undefined;
+  #waiters: Waiters<Awaited<T>> | undefined = undefined;
   /**
    * `Event.first()` and `Event.iterate()` calls watching this event: most
    * often one, held as is; a Set only while several watch at once.
    */
-  #watchers: Watcher | Set<Watcher> | undefined = undefined;
+  #selectors: Selector | Set<Selector> | undefined = undefined;
 
   static {
-    watch = (evt, watcher) => {
-      const watchers = evt.#watchers;
-      if (watchers === undefined) evt.#watchers = watcher;
-      else if (watchers instanceof Set) watchers.add(watcher);
-      else evt.#watchers = new Set([watchers, watcher]);
+    addSelector = (evt, selector) => {
+      const selectors = evt.#selectors;
+      if (selectors === undefined) evt.#selectors = selector;
+      else if (selectors instanceof Set) selectors.add(selector);
+      else evt.#selectors = new Set([selectors, selector]);
     };
-    unwatch = (evt, watcher) => {
-      const watchers = evt.#watchers;
-      if (watchers === watcher) {
-        evt.#watchers = undefined;
-      } else if (watchers instanceof Set) {
-        watchers.delete(watcher);
+    dropSelector = (evt, selector) => {
+      const selectors = evt.#selectors;
+      if (selectors === selector) {
+        evt.#selectors = undefined;
+      } else if (selectors instanceof Set) {
+        selectors.delete(selector);
         // Keep nothing on a long-lived event once nobody watches it.
-        if (watchers.size === 0) evt.#watchers = undefined;
+        if (selectors.size === 0) evt.#selectors = undefined;
       }
     };
     isEvent = (value): value is AnyEvent =>
@@ -749,12 +765,12 @@ export class Event<T = void> {
   #waitPlain(): Promise<Awaited<T>> {
     if (this.#state !== FRESH) return this.#settledPromise();
     this.#waiting++;
-    let batch = this.#batch;
-    if (batch === undefined) {
-      batch = this.#batch = withResolvers<Awaited<T>>();
-      this.#generation?.queue.push(batch);
+    let plain = this.#plain;
+    if (plain === undefined) {
+      plain = this.#plain = withResolvers<Awaited<T>>();
+      this.#waiters?.queue.push(plain);
     }
-    return batch.promise;
+    return plain.promise;
   }
 
   /**
@@ -989,14 +1005,19 @@ export class Event<T = void> {
   /** What `waiting` gives; the engine reads this, never the getter. */
   #count(): number {
     const carrier = this.#carrier;
-    const watchers = this.#watchers;
-    return this.#waiting +
-      (watchers === undefined
+    const selectors = this.#selectors;
+    return this.#stillWaiting() +
+      (selectors === undefined
         ? 0
-        : watchers instanceof Set
-        ? watchers.size
+        : selectors instanceof Set
+        ? selectors.size
         : 1) +
-      (carrier === undefined ? 0 : carrier.#waiting);
+      (carrier === undefined ? 0 : carrier.#stillWaiting());
+  }
+
+  /** This send's waiters that came, less those that left early. */
+  #stillWaiting(): number {
+    return this.#waiting - (this.#waiters?.departed ?? 0);
   }
 
   /**
@@ -1074,62 +1095,50 @@ export class Event<T = void> {
    * `first()` and `iterate()` watching; the caller has set the state.
    */
   #deliver(ok: boolean, result: unknown): void {
-    const batch = this.#batch;
-    const generation = this.#generation;
-    const watchers = this.#watchers;
+    const plain = this.#plain;
+    const waiters = this.#waiters;
+    const selectors = this.#selectors;
     // Detach everything before calling out (see "Calls out").
-    this.#batch = undefined;
-    this.#generation = undefined;
-    this.#watchers = undefined;
+    this.#plain = undefined;
+    this.#waiters = undefined;
+    this.#selectors = undefined;
     this.#waiting = 0;
+    // The promise later waiters get (see `#settled`), recorded before any
+    // call out: the plain waiters', or one of its own, resolved last.
+    let own: PromiseWithResolvers<Awaited<T>> | undefined;
     if (ok) {
-      // The promise later waiters get, resolved now (see `#settled`): the
-      // open batch's, or one of its own.
-      if (batch !== undefined) {
-        this.#settled = batch.promise;
+      if (plain !== undefined) {
+        this.#settled = plain.promise;
       } else {
-        const settled = withResolvers<Awaited<T>>();
-        this.#settled = settled.promise;
-        // A `then` getter that throws now rejects it: silent, as a plain
+        own = withResolvers<Awaited<T>>();
+        this.#settled = own.promise;
+        // A `then` getter that throws rejects it: silent, as a plain
         // waiter's promise is, until someone waits.
-        settled.promise.catch(ignore);
-        settled.resolve(result as Awaited<T>);
+        own.promise.catch(ignore);
       }
     }
-    if (generation !== undefined) {
-      // Every armed timer is a turn's with a waiter in the heap: take each
-      // once (a second take() gives nothing).
-      for (const waiter of generation.heap) disarm(waiter.turn!.take());
-      for (const group of generation.groups.values()) {
-        unlisten(group.signal, group.listener);
-      }
-      for (const entry of generation.queue) {
-        if (entry.resolve === undefined) continue;
-        if (ok) {
-          entry.resolve(result as Awaited<T>);
-        } else {
-          if (!(entry instanceof Waiter)) entry.promise.catch(ignore);
-          entry.reject!(result);
-        }
-      }
-    } else if (batch !== undefined) {
+    if (waiters !== undefined) {
+      waiters.wake(ok, result); // stale first, then every call out
+    } else if (plain !== undefined) {
       if (ok) {
-        batch.resolve(result as Awaited<T>);
+        plain.resolve(result as Awaited<T>);
       } else {
-        batch.promise.catch(ignore);
-        batch.reject(result);
+        plain.promise.catch(ignore);
+        plain.reject(result);
       }
     }
-    // No code of the outcome ran above (it is no thenable): watchers come
-    // after the waiters, and still before anything the send calls.
-    tell(watchers, this);
+    own?.resolve(result as Awaited<T>);
+    // No code of the outcome ran above but its `then` getter, if any (it
+    // is no thenable): selectors come after the waiters, and still before
+    // anything the send calls.
+    tell(selectors, this);
   }
 
   /**
-   * Sends an object or a function, which may be a thenable. The watchers
+   * Sends an object or a function, which may be a thenable. The selectors
    * are told; only then is `then` read, once. Until it is read this send's
    * waiters stay on the event, and any call that reaches the event in the
-   * meantime (a `wait()` or a `reset()` from a `then` getter or a watcher)
+   * meantime (a `wait()` or a `reset()` from a `then` getter or a selector)
    * first moves them to a carrier (`#carry()`), as if one had been there
    * all along. No thenable: the waiters are woken here, with no carrier. A
    * thenable is adopted once, in a promise job as a promise adopts one, and
@@ -1142,11 +1151,11 @@ export class Event<T = void> {
     // now, for this one needs the slot.
     if (adopting !== undefined) adopting.#carry();
     const outer = carried;
-    const watchers = this.#watchers;
-    this.#watchers = undefined;
+    const selectors = this.#selectors;
+    this.#selectors = undefined;
     adopting = this;
     carried = undefined;
-    tell(watchers, this);
+    tell(selectors, this);
     // The state is whole: call out.
     let then: unknown;
     let threw = false;
@@ -1219,16 +1228,13 @@ export class Event<T = void> {
       carrier.#origin = origin;
       if (origin.#carrier === this) origin.#carrier = carrier;
     }
-    const generation = this.#generation;
-    carrier.#batch = this.#batch;
+    // The waiters move as they are, still current: the carrier wakes them.
+    carrier.#plain = this.#plain;
     carrier.#waiting = this.#waiting;
-    if (generation !== undefined) {
-      carrier.#generation = generation;
-      generation.owner = carrier;
-    }
+    carrier.#waiters = this.#waiters;
     this.#carrier = carrier;
-    this.#batch = undefined;
-    this.#generation = undefined;
+    this.#plain = undefined;
+    this.#waiters = undefined;
     this.#waiting = 0;
     // Only the event whose `then` is being read hands its carrier back to
     // that read: a send whose own adoption needs a carrier (a thenable sent
@@ -1275,482 +1281,17 @@ export class Event<T = void> {
     if (signal === undefined && (timeout ?? Infinity) === Infinity) {
       return this.#waitPlain();
     }
-    const { promise, resolve, reject } = withResolvers<Awaited<T>>();
-    const generation = this.#generation ??= new Generation(this.#batch, this);
-    const waiter = new Waiter(
-      resolve,
-      reject,
-      timeout ?? Infinity,
-      generation.order++,
-      signal === undefined ? undefined : Event.#groupOf(generation, signal),
+    // A carrier's waiters wait on the event sent: its name.
+    const waiters = this.#waiters ??= new Waiters(
+      this.#plain,
+      `wait() on ${eventName(this.#origin ?? this)}`,
     );
-    Event.#queue(generation, waiter);
-    // Later plain waiters must resume after this one: close the batch.
-    this.#batch = undefined;
+    // Committed before the engine calls out (see "Calls out"): later plain
+    // waiters resume after this one, and it is counted.
+    this.#plain = undefined;
     this.#waiting++;
-    Event.#callOut(generation, waiter);
-    return promise;
+    return waiters.add(signal, timeout ?? Infinity);
   }
-
-  /** The group of a signal's waiters in a generation, made on first use. */
-  static #groupOf<V>(
-    generation: Generation<V>,
-    signal: SignalLike,
-  ): SignalGroup<V> {
-    let group = generation.groups.get(signal);
-    if (group === undefined) {
-      const made: SignalGroup<V> = {
-        signal,
-        listener: () => Event.#abort(generation, made),
-        listening: false,
-        waiters: [],
-        live: 0,
-      };
-      generation.groups.set(signal, group = made);
-    }
-    return group;
-  }
-
-  /**
-   * Puts a waiter in its generation: in the queue, in its signal's group,
-   * in the heap and with its turn's timer. It calls nothing outside.
-   */
-  static #queue<V>(generation: Generation<V>, waiter: Waiter<V>): void {
-    const group = waiter.group;
-    if (group !== undefined) {
-      group.waiters.push(waiter);
-      group.live++;
-    }
-    generation.queue.push(waiter);
-    if (waiter.deadline !== Infinity) {
-      heapPush(generation.heap, waiter, "heapIndex");
-      let turn = generation.turn;
-      if (turn === undefined) {
-        const made: TurnTimer = new TurnTimer(
-          (now) => Event.#expire(generation, made, now),
-          () => Event.#current(generation) && made.heap.length > 0,
-        );
-        turn = generation.turn = made;
-      }
-      heapPush(turn.heap, waiter, "turnIndex");
-      waiter.turn = turn;
-    }
-  }
-
-  /**
-   * Makes the call outs a queued waiter needs, re-checking after each (see
-   * "Calls out"): the end of its turn, its signal's listener, its turn's
-   * timer. A throw takes the waiter out, rejected with the error.
-   */
-  static #callOut<V>(generation: Generation<V>, waiter: Waiter<V>): void {
-    const { group, turn } = waiter;
-    if (turn !== undefined && !turn.closing) {
-      turn.closing = true;
-      try {
-        // The turn ends at the next microtask checkpoint: then its timer
-        // takes no more waiters.
-        queueMicrotask(() => generation.turn = undefined);
-      } catch {
-        // No microtasks: the timer stays open, shared by later turns.
-      }
-    }
-    try {
-      if (group !== undefined && !group.listening) {
-        group.listening = true;
-        listen(
-          group.signal,
-          group.listener,
-          () => !Event.#holds(generation, group),
-        );
-      }
-      if (
-        turn !== undefined && Event.#current(generation) &&
-        waiter.heapIndex >= 0 && waiter.deadline < turn.at
-      ) {
-        turn.set(waiter.deadline);
-      }
-    } catch (error) {
-      if (Event.#current(generation) && waiter.reject !== undefined) {
-        const cleanup: (() => void)[] = [];
-        const reject = Event.#leave(generation, waiter, cleanup);
-        for (const takeBack of cleanup) takeBack();
-        reject(error);
-      }
-    }
-  }
-
-  /**
-   * Whether a generation of waiters is current: its owner still holds it,
-   * so it was neither woken nor handed on. A timer or listener that holds
-   * another one is stale and does nothing.
-   */
-  static #current<V>(generation: Generation<V>): boolean {
-    return generation.owner.#generation === generation;
-  }
-
-  /** Whether a signal's group is still live in a current generation. */
-  static #holds<V>(generation: Generation<V>, group: SignalGroup<V>): boolean {
-    return Event.#current(generation) &&
-      generation.groups.get(group.signal) === group;
-  }
-
-  /**
-   * Takes a waiter that leaves early out of the queue and the heap, leaving
-   * a tombstone that holds neither its promise nor its value. What must be
-   * taken back from the host goes on `cleanup`, for the caller to run once
-   * the state is whole.
-   */
-  static #drop<V>(
-    generation: Generation<V>,
-    waiter: Waiter<V>,
-    cleanup: (() => void)[],
-  ): (reason: unknown) => void {
-    const reject = waiter.reject!;
-    waiter.resolve = waiter.reject = undefined;
-    generation.owner.#waiting--;
-    const turn = waiter.turn;
-    // A tombstone keeps no turn: it would keep the turn's heap.
-    waiter.turn = undefined;
-    if (turn !== undefined) {
-      heapRemove(turn.heap, waiter, "turnIndex");
-      if (turn.heap.length === 0) {
-        const timer = turn.take();
-        cleanup.push(() => disarm(timer));
-      }
-    }
-    if (
-      ++generation.dead > 32 && generation.dead * 2 > generation.queue.length
-    ) {
-      generation.queue = generation.queue.filter((entry) =>
-        entry.resolve !== undefined
-      );
-      generation.dead = 0;
-    }
-    if (waiter.heapIndex >= 0) {
-      heapRemove(generation.heap, waiter, "heapIndex");
-      // An emptied heap may keep the room its peak took: let that go.
-      if (generation.heap.length === 0) generation.heap = [];
-    }
-    return reject;
-  }
-
-  /**
-   * Drops one waiter that leaves alone (a timeout, a failed call out). When
-   * it was the last of its signal's group, the group goes too, and its
-   * listener onto `cleanup`.
-   */
-  static #leave<V>(
-    generation: Generation<V>,
-    waiter: Waiter<V>,
-    cleanup: (() => void)[],
-  ): (reason: unknown) => void {
-    const reject = Event.#drop(generation, waiter, cleanup);
-    const group = waiter.group;
-    if (group !== undefined && --group.live === 0) {
-      generation.groups.delete(group.signal);
-      cleanup.push(() => unlisten(group.signal, group.listener));
-    } else if (
-      group !== undefined && group.waiters.length > 2 * group.live + 32
-    ) {
-      group.waiters = group.waiters.filter((w) => w.resolve !== undefined);
-    }
-    return reject;
-  }
-
-  static #abort<V>(generation: Generation<V>, group: SignalGroup<V>): void {
-    const reason = reasonOf(group.signal);
-    // Checked after the getter, which may have re-entered.
-    if (!Event.#holds(generation, group)) return; // gone already
-    generation.groups.delete(group.signal);
-    const rejects = [];
-    const cleanup: (() => void)[] = [];
-    for (const waiter of group.waiters) {
-      if (waiter.resolve !== undefined) {
-        rejects.push(Event.#drop(generation, waiter, cleanup));
-      }
-    }
-    // Tombstones left in the queue still point at the group: let them not
-    // keep every other tombstone of it.
-    group.waiters = [];
-    for (const takeBack of cleanup) takeBack();
-    for (const reject of rejects) reject(reason);
-  }
-
-  /**
-   * A turn's timer rang at `now`: every waiter due times out. Only a current
-   * generation's timers ring: a send takes back every timer of the
-   * generation it wakes, and a timer taken back never rings (`Alarm`).
-   */
-  static #expire<V>(
-    generation: Generation<V>,
-    turn: TurnTimer,
-    now: number,
-  ): void {
-    // Every waiter due goes, whichever turn it came in: in deadline order.
-    const heap = generation.heap;
-    const expired: Waiter<V>[] = [];
-    const rejects: ((reason: unknown) => void)[] = [];
-    const cleanup: (() => void)[] = [];
-    while (heap.length > 0 && heap[0]!.deadline <= now) {
-      expired.push(heap[0]!);
-      rejects.push(Event.#leave(generation, heap[0]!, cleanup));
-    }
-    // The state is whole: call out.
-    const failed: ((reason: unknown) => void)[] = [];
-    let failure: unknown;
-    const next = turn.heap[0];
-    if (next !== undefined) {
-      // For its own earliest: re-arming for the earliest of every turn
-      // would ring once per other turn's deadline, for nothing.
-      const { deadline } = next;
-      try {
-        turn.set(deadline);
-      } catch (error) {
-        // No timer can be had for them: they fail now, not hang.
-        failure = error;
-        if (Event.#current(generation)) {
-          for (const waiter of turn.heap.slice()) {
-            failed.push(Event.#leave(generation, waiter, cleanup));
-          }
-        }
-      }
-    }
-    for (const takeBack of cleanup) takeBack();
-    for (const [i, reject] of rejects.entries()) {
-      reject(
-        timeoutError(
-          // A carrier's waiters wait on the event sent: its name.
-          `wait() on ${
-            eventName(generation.owner.#origin ?? generation.owner)
-          }`,
-          expired[i]!.timeout,
-        ),
-      );
-    }
-    for (const reject of failed) reject(failure);
-  }
-}
-
-// ---------------------------------------------------------------------------
-// The waiters of one send: the generation that holds them in order, the
-// waiter with a signal or a timeout, the abort listener its signal's waiters
-// share, the timer of one turn's deadlines, and the heap that orders those
-// deadlines. Only Event's engine methods touch them.
-// ---------------------------------------------------------------------------
-
-/** The abort listener shared by every waiter of one event on one signal. */
-interface SignalGroup<T> {
-  readonly signal: SignalLike;
-  readonly listener: () => void;
-  /** Set once its listener is being added: the first waiter adds it. */
-  listening: boolean;
-  /** In wait() order; entries that left by timeout stay until compacted. */
-  waiters: Waiter<T>[];
-  live: number;
-}
-
-/** A waiter with a signal or a timeout: it has a promise of its own. */
-class Waiter<T> {
-  /** Both undefined once the waiter has left (timed out or aborted). */
-  resolve: ((value: T) => void) | undefined;
-  reject: ((reason: unknown) => void) | undefined;
-  readonly deadline: number;
-  /** The timeout asked for, for the error message. */
-  readonly timeout: number;
-  /** wait() call order: breaks ties between equal deadlines. */
-  readonly order: number;
-  readonly group: SignalGroup<T> | undefined;
-  /** The timer of its turn, that times it out, if it has a deadline. */
-  turn: TurnTimer | undefined = undefined;
-  /** Its place in its generation's heap of deadlines. */
-  heapIndex = -1;
-  /** Its place in its turn's heap of deadlines, once it is in it. */
-  turnIndex = 0;
-
-  constructor(
-    resolve: (value: T) => void,
-    reject: (reason: unknown) => void,
-    timeout: number,
-    order: number,
-    group: SignalGroup<T> | undefined,
-  ) {
-    this.resolve = resolve;
-    this.reject = reject;
-    this.timeout = timeout;
-    // No clock read for no deadline: it is most of a signal waiter's cost.
-    this.deadline = timeout === Infinity
-      ? Infinity
-      : performance.now() + timeout;
-    this.order = order;
-    this.group = group;
-  }
-}
-
-/**
- * A timer for one deadline at a time, never early: it rounds the delay up,
- * re-arms past `setTimeout`'s limit (its owner sets it again when it rings
- * early), and trusts its own firing over a clock that reads a little behind.
- * A timer it replaced or took back that fires anyway does nothing. `set()`
- * calls out (see "Calls out"): the caller's state must be whole, and
- * `wanted()` is asked again after `setTimeout` returns.
- */
-class Alarm {
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** When the timer fires (performance.now() time); Infinity while unarmed. */
-  at = Infinity;
-  readonly #ring: (now: number) => void;
-  readonly #wanted: () => boolean;
-
-  /**
-   * @param ring Called when the timer fires, with the time it counts as now.
-   * @param wanted Whether a timer is still needed, after a call out.
-   */
-  constructor(ring: (now: number) => void, wanted: () => boolean) {
-    this.#ring = ring;
-    this.#wanted = wanted;
-  }
-
-  /**
-   * Arms for `deadline`, unless it is armed as early already. If
-   * `setTimeout` throws, it throws that, and nothing has changed.
-   */
-  set(deadline: number): void {
-    const now = performance.now();
-    const at = now + delayUntil(deadline, now);
-    const timer: ReturnType<typeof setTimeout> = setTimeout(() => {
-      if (this.#timer !== timer) return; // replaced or taken back
-      this.#timer = undefined;
-      // The timer firing proves its delay passed, even if the clock lags.
-      const firedAt = Math.max(performance.now(), this.at);
-      this.at = Infinity;
-      this.#ring(firedAt);
-    }, at - now);
-    // setTimeout may have re-entered: keep the timer only if still needed.
-    if (!this.#wanted() || at >= this.at) {
-      disarm(timer);
-      return;
-    }
-    const old = this.#timer;
-    this.#timer = timer;
-    this.at = at;
-    disarm(old);
-  }
-
-  /** Unarms it; gives the host's timer, to clear once the state is whole. */
-  take(): ReturnType<typeof setTimeout> | undefined {
-    const timer = this.#timer;
-    this.#timer = undefined;
-    this.at = Infinity;
-    return timer;
-  }
-}
-
-/**
- * The timer of the waiters with a deadline that came in one turn (code run
- * between two microtask checkpoints), armed never later than the earliest
- * of their deadlines. A host may tie a timer to the request that set it:
- * Cloudflare Workers cancels a request's timers when that request ends. A
- * timer armed in one request then cannot time out a waiter that came in
- * another, so each turn's waiters get a timer armed in their own turn, and
- * re-armed only when it rings, still in theirs. Many waiters that come in
- * one turn share one timer.
- */
-class TurnTimer extends Alarm {
-  /**
-   * Its waiters still pending, a min-heap by (deadline, order): it re-arms
-   * for the earliest of its own, so each timer call is for a deadline of
-   * its own and their number stays linear in the waiters.
-   */
-  readonly heap: Waiter<unknown>[] = [];
-  /** Set once the end of its turn is scheduled. */
-  closing = false;
-}
-
-/** What only waiters with a signal or a timeout need. */
-class Generation<T> {
-  /**
-   * The event whose waiters these are: the one that made them, or the
-   * carrier that took them over while a sent thenable settles. They are
-   * current while `owner.#generation` is this object.
-   */
-  owner: AnyEvent;
-  /** Every plain batch and waiter with options, in wait() order. */
-  queue: (PromiseWithResolvers<T> | Waiter<T>)[];
-  /** Tombstones in the queue: waiters that left early. */
-  dead = 0;
-  order = 0;
-  /** Waiters with a deadline: a binary min-heap by (deadline, order). */
-  heap: Waiter<T>[] = [];
-  /** The timer of this turn, once a waiter with a deadline came in it. */
-  turn: TurnTimer | undefined = undefined;
-  /** One abort listener per signal, shared by its waiters. */
-  groups: Map<SignalLike, SignalGroup<T>> = new Map();
-
-  constructor(batch: PromiseWithResolvers<T> | undefined, owner: AnyEvent) {
-    this.queue = batch === undefined ? [] : [batch];
-    this.owner = owner;
-  }
-}
-
-function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
-  return a.deadline < b.deadline ||
-    (a.deadline === b.deadline && a.order < b.order);
-}
-
-/** Where a waiter keeps its place in one of the two heaps it may be in. */
-type HeapSlot = "heapIndex" | "turnIndex";
-
-function heapPush<T>(heap: Waiter<T>[], waiter: Waiter<T>, slot: HeapSlot) {
-  heap.push(waiter);
-  siftUp(heap, heap.length - 1, slot);
-}
-
-function heapRemove<T>(
-  heap: Waiter<T>[],
-  waiter: Waiter<T>,
-  slot: HeapSlot,
-): void {
-  const index = waiter[slot];
-  const last = heap.pop()!;
-  waiter[slot] = -1;
-  if (last === waiter) return;
-  heap[index] = last;
-  last[slot] = index;
-  siftUp(heap, index, slot);
-  siftDown(heap, last[slot], slot);
-}
-
-function siftUp<T>(heap: Waiter<T>[], index: number, slot: HeapSlot): void {
-  const waiter = heap[index]!;
-  while (index > 0) {
-    const parentIndex = (index - 1) >> 1;
-    const parent = heap[parentIndex]!;
-    if (!earlier(waiter, parent)) break;
-    heap[index] = parent;
-    parent[slot] = index;
-    index = parentIndex;
-  }
-  heap[index] = waiter;
-  waiter[slot] = index;
-}
-
-function siftDown<T>(heap: Waiter<T>[], index: number, slot: HeapSlot): void {
-  const waiter = heap[index]!;
-  const length = heap.length;
-  while (true) {
-    let child = 2 * index + 1;
-    if (child >= length) break;
-    if (child + 1 < length && earlier(heap[child + 1]!, heap[child]!)) {
-      child++;
-    }
-    const next = heap[child]!;
-    if (!earlier(next, waiter)) break;
-    heap[index] = next;
-    next[slot] = index;
-    index = child;
-  }
-  heap[index] = waiter;
-  waiter[slot] = index;
 }
 
 // ---------------------------------------------------------------------------
@@ -1781,19 +1322,19 @@ function isWaitable(value: unknown): value is Waitable {
 }
 
 /** Told synchronously when an event it watches is sent: see Selection. */
-interface Watcher {
+interface Selector {
   sent(evt: Selectable): void;
 }
 
-/** Tells the watchers of an event, detached from it, that it was sent. */
+/** Tells the selectors of an event, detached from it, that it was sent. */
 function tell(
-  watchers: Watcher | Set<Watcher> | undefined,
+  selectors: Selector | Set<Selector> | undefined,
   evt: AnyEvent,
 ): void {
-  if (watchers instanceof Set) {
-    for (const watcher of watchers) watcher.sent(evt);
+  if (selectors instanceof Set) {
+    for (const selector of selectors) selector.sent(evt);
   } else {
-    watchers?.sent(evt);
+    selectors?.sent(evt);
   }
 }
 
@@ -1870,8 +1411,8 @@ function fromAnotherCopy(value: unknown): boolean {
  * out"): it watches every event before it calls out to the signal or the
  * host's timers, and its listener and timer do nothing once it stopped.
  */
-class Selection<E extends Selectable> implements Watcher {
-  /** The events watched; those sent have dropped this watcher already. */
+class Selection<E extends Selectable> implements Selector {
+  /** The events watched; those sent have dropped this selector already. */
   #events: E[] = [];
   /** How many of them are still watched. */
   #remaining = 0;
@@ -1909,7 +1450,7 @@ class Selection<E extends Selectable> implements Watcher {
     this.#remaining = events.length;
     const waitables: E[] = [];
     for (const evt of events) {
-      if (isEvent(evt)) watch(evt, this);
+      if (isEvent(evt)) addSelector(evt, this);
       else waitables.push(evt);
     }
     // Every event is watched: call out (see "Calls out").
@@ -1939,7 +1480,7 @@ class Selection<E extends Selectable> implements Watcher {
             return this.fail(timeoutError(what, timeout));
           }
           try {
-            alarm.set(deadline); // rang early: past setTimeout's limit
+            alarm.set(deadline); // rang early: the host refused a step
           } catch (error) {
             this.fail(error);
           }
@@ -1952,7 +1493,7 @@ class Selection<E extends Selectable> implements Watcher {
   }
 
   sent(evt: Selectable): void {
-    // The event dropped this watcher as it was sent.
+    // The event dropped this selector as it was sent.
     this.#remaining--;
     if (!this.#stopped) this.#onSent(evt as E);
   }
@@ -1968,7 +1509,7 @@ class Selection<E extends Selectable> implements Watcher {
     this.#stopped = true;
     const events = this.#events;
     this.#events = [];
-    for (const evt of events) if (isEvent(evt)) unwatch(evt, this);
+    for (const evt of events) if (isEvent(evt)) dropSelector(evt, this);
     // The state is whole: call out.
     if (this.#signal !== undefined) unlisten(this.#signal, this.#abort);
     try {
@@ -2097,116 +1638,8 @@ class Queue<T> {
 }
 
 // ---------------------------------------------------------------------------
-// Helpers: options, messages, and the call outs to the host that either room
-// makes.
+// Names, for messages: what the host helpers cannot know.
 // ---------------------------------------------------------------------------
-
-/** setTimeout() fires at once for delays above this; longer waits re-arm. */
-const MAX_DELAY = 2 ** 31 - 1;
-
-/**
- * `Promise.withResolvers()` in the executor form: Node 20 has no
- * `Promise.withResolvers()`, and in V8 15 the executor form is the cheaper of
- * the two (p-defer, which uses it, runs the round trip at about 0.82x of
- * `Promise.withResolvers()` in `deno task bench:report`).
- */
-function withResolvers<T>(): PromiseWithResolvers<T> {
-  let resolve!: (value: T | PromiseLike<T>) => void;
-  let reject!: (reason?: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function ignore(): void {}
-
-/** Names a bad argument in an error message, never throwing itself. */
-function show(value: unknown): string {
-  switch (typeof value) {
-    case "string":
-      return JSON.stringify(value);
-    case "bigint":
-      return `${value}n`;
-    case "function":
-      return "a function";
-    case "object":
-      if (value === null) return "null";
-      try {
-        return `an object (${Object.prototype.toString.call(value)})`;
-      } catch {
-        return "an object";
-      }
-    case "number":
-      return Object.is(value, -0) ? "-0" : String(value);
-    default:
-      return String(value);
-  }
-}
-
-/** An `AbortSignal`, also from another realm or a polyfill. */
-function isSignal(value: unknown): value is SignalLike {
-  if (typeof value !== "object" || value === null) return false;
-  const signal = value as SignalLike;
-  return "aborted" in signal &&
-    typeof signal.addEventListener === "function" &&
-    typeof signal.removeEventListener === "function";
-}
-
-/** Reads and checks wait options once; throws on a bad one. */
-function parseOptions(options: WaitOptions): WaitOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot wait: options must be an object, got ${show(options)}${
-        typeof options === "number"
-          ? `; for a timeout, pass { timeout: ${show(options)} } (milliseconds)`
-          : ""
-      }`,
-    );
-  }
-  if (isSignal(options)) {
-    throw new TypeError(
-      "Cannot wait: options must be an object, got an AbortSignal; pass " +
-        "{ signal } instead",
-    );
-  }
-  const { signal, timeout } = options;
-  if (signal !== undefined && !isSignal(signal)) {
-    throw new TypeError(
-      `Cannot wait: signal must be an AbortSignal, got ${show(signal)}`,
-    );
-  }
-  if (timeout !== undefined) {
-    if (typeof timeout !== "number") {
-      throw new TypeError(
-        `Cannot wait: timeout must be a number, got ${show(timeout)}`,
-      );
-    }
-    if (!(timeout >= 0)) {
-      throw new RangeError(
-        `Cannot wait: timeout must be a non-negative number of milliseconds, got ${
-          show(timeout)
-        }`,
-      );
-    }
-  }
-  return { signal, timeout };
-}
-
-/** The delay to set for a deadline: never early, never over the limit. */
-function delayUntil(deadline: number, now: number): number {
-  // Timers truncate fractional delays: round up so none fires early.
-  return Math.min(Math.max(Math.ceil(deadline - now), 0), MAX_DELAY);
-}
-
-/** The error of a wait that timed out: what waited, and for how long. */
-function timeoutError(what: string, timeout: number): DOMException {
-  return new DOMException(
-    `${what} timed out after ${timeout} ms`,
-    "TimeoutError",
-  );
-}
 
 /** An event as messages name it: `Event "config"`, or an unnamed one. */
 function eventName(evt: AnyEvent): string {
@@ -2244,48 +1677,4 @@ function waitableName(evt: Waitable): string | undefined {
     // A name that throws is no name.
   }
   return undefined;
-}
-
-/**
- * Adds a one-time abort listener: a call out, so the caller's state must be
- * whole. An abort inside `addEventListener` that came before the listener
- * is acted on at once (the listener must do nothing when called twice), and
- * if `gone()` says the listener's owner left in there, it is taken back.
- * Throws what `addEventListener` throws.
- */
-function listen(
-  signal: SignalLike,
-  listener: () => void,
-  gone: () => boolean,
-): void {
-  signal.addEventListener("abort", listener, { once: true });
-  if (signal.aborted) listener();
-  if (gone()) unlisten(signal, listener);
-}
-
-/** Takes back an abort listener; a throw leaves it inert (see "Calls out"). */
-function unlisten(signal: SignalLike, listener: () => void): void {
-  try {
-    signal.removeEventListener("abort", listener);
-  } catch {
-    // The listener finds its owner gone and does nothing.
-  }
-}
-
-/** A signal's reason: what its getter throws, if it throws. */
-function reasonOf(signal: SignalLike): unknown {
-  try {
-    return signal.reason;
-  } catch (error) {
-    return error;
-  }
-}
-
-/** Clears a timer, if any; a throw leaves it inert (see "Calls out"). */
-function disarm(timer: ReturnType<typeof setTimeout> | undefined): void {
-  try {
-    clearTimeout(timer);
-  } catch {
-    // The timer finds itself replaced and does nothing.
-  }
 }

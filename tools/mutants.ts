@@ -1,6 +1,7 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 /**
- * Mutation testing of `event.ts` with StrykerJS: `deno task test:mutants`.
+ * Mutation testing of the engine (`event.ts`, `event/waiters.ts`,
+ * `event/host.ts`) with StrykerJS: `deno task test:mutants`.
  *
  * Installs StrykerJS from npm into `tools/mutants/` on first use, then runs
  * it with its `command` test runner: every mutant is switched on in turn
