@@ -29,7 +29,6 @@
 import {
   Event,
   EventStateError,
-  type SignalLike,
   WAITABLE,
   type Waitable,
   type WaitOptions,
@@ -48,6 +47,13 @@ import {
   Pending,
 } from "./kv/protocol.ts";
 import { type Subscriber, Watcher } from "./kv/watcher.ts";
+import {
+  backoff,
+  ignore,
+  isSignal,
+  READ_AGAIN,
+  reasonOf,
+} from "./event/host.ts";
 
 // What a losing send rejects with, for code that imports only this module,
 // and the types of the constructor's arguments.
@@ -116,7 +122,7 @@ type Read = { head: Head; outcome: Outcome | null } | { ended: unknown };
  * signals, timeouts and clean-up are `Event`'s, and a plain waiter costs
  * what a plain `Event` waiter costs.
  */
-class Batch extends Event<unknown> {
+class Cohort extends Event<unknown> {
   /** The generation its read found; -1 while it reads. */
   generation = -1;
   /** Its `timeout: 0` waiters: they want the read, and no wait after it. */
@@ -154,7 +160,7 @@ let hear: (evt: KvEvent<unknown>, entry: KvEntryMaybe) => void;
 let close: (evt: KvEvent<unknown>, error: unknown) => void;
 
 /** The `#live` of every instance with no waiter. */
-const NO_BATCHES: readonly Batch[] = Object.freeze([]);
+const NO_COHORTS: readonly Cohort[] = Object.freeze([]);
 
 /** The largest `expireIn` a date can hold from now. */
 const MAX_DATE = 8.64e15;
@@ -224,11 +230,11 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   readonly #watcher: Watcher;
   readonly #subscriber: Subscriber;
   /**
-   * The batches with waiters, in call order: those still reading, then
+   * The cohorts with waiters, in call order: those still reading, then
    * (generation known) those waiting for its outcome. While any, the
    * watcher watches this event.
    */
-  #live: readonly Batch[] = NO_BATCHES;
+  #live: readonly Cohort[] = NO_COHORTS;
   /** Generations whose outcome is being read. */
   #fetching: Set<number> | undefined = undefined;
   /**
@@ -236,7 +242,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * after all of them (so none sees a generation older than its call), and
    * the last read's hand-over: reads hand over in call order, for FIFO.
    */
-  #batch: Batch | undefined = undefined;
+  #cohort: Cohort | undefined = undefined;
   #tail: Promise<void> | undefined = undefined;
   /** Reads under way: the last one to finish lets go of `#tail`. */
   #reads = 0;
@@ -359,7 +365,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * unsent.
    */
   async send(value: T): Promise<void> {
-    this.#ours(await this.#store.send({ ok: true, value }));
+    this.#ours(await this.#store.claim({ ok: true, value }));
   }
 
   /**
@@ -372,7 +378,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * @throws {RangeError | TypeError} As {@linkcode KvEvent.prototype.send}.
    */
   async sendException(error: unknown): Promise<void> {
-    this.#ours(await this.#store.send({ ok: false, error }));
+    this.#ours(await this.#store.claim({ ok: false, error }));
   }
 
   /**
@@ -419,8 +425,8 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    */
   get waiting(): number {
     let waiting = 0;
-    for (const batch of this.#live) {
-      waiting += batch.waiting + (batch.zero?.waiting ?? 0);
+    for (const cohort of this.#live) {
+      waiting += cohort.waiting + (cohort.zero?.waiting ?? 0);
     }
     return waiting;
   }
@@ -528,7 +534,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * @throws {EventStateError} If this generation is fresh: nothing changes.
    */
   async reset(): Promise<void> {
-    this.#ours(await this.#store.reset());
+    this.#ours(await this.#store.advance());
   }
 
   /**
@@ -542,7 +548,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     try {
       const head = headOf(await this.#store.head(this.#pending()));
       await Promise.all(
-        [...new Set(this.#live.map((batch) => batch.generation))].filter((
+        [...new Set(this.#live.map((cohort) => cohort.generation))].filter((
           generation,
         ) =>
           generation >= 0 &&
@@ -687,9 +693,9 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   }
 
   /**
-   * A wait: the waiter joins this turn's batch, whose read of the head
-   * begins after every call of the turn; the batch is then sent the outcome
-   * of the generation it found. Its signal and timeout are the batch
+   * A wait: the waiter joins this turn's cohort, whose read of the head
+   * begins after every call of the turn; the cohort is then sent the outcome
+   * of the generation it found. Its signal and timeout are the cohort
    * event's, so they bound the reads too; the timeout counts from here.
    */
   #wait(options: WaitOptions | undefined): Promise<unknown> {
@@ -706,7 +712,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     }
     if (options === undefined) return this.#join().waitPlain();
     // Options are read once (their getters may throw: that rejects); the
-    // batch event checks them, with Event's messages.
+    // cohort event checks them, with Event's messages.
     let bound: WaitOptions = options;
     if (typeof options === "object" && options !== null && !isSignal(options)) {
       try {
@@ -716,24 +722,24 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
         return Promise.reject(error);
       }
     }
-    const batch = this.#join();
+    const cohort = this.#join();
     if (bound?.timeout === 0) {
       // The read, and nothing after it: the outcome if it was sent.
-      return (batch.zero ??= new Event<Read>()).wait({ signal: bound.signal })
+      return (cohort.zero ??= new Event<Read>()).wait({ signal: bound.signal })
         .then((read) => {
           if ("ended" in read) throw read.ended;
           if (read.outcome === null) throw this.#timedOut(0);
           if (!read.outcome.ok) throw read.outcome.error;
           return read.outcome.value;
         }, (error) => {
-          this.#prune(batch);
+          this.#prune(cohort);
           throw error;
         });
     }
-    // A waiter that leaves early may leave its batch empty.
-    return batch.wait(bound).then(undefined, (error) => {
-      this.#prune(batch);
-      throw this.#ownTimeout(error, bound, batch);
+    // A waiter that leaves early may leave its cohort empty.
+    return cohort.wait(bound).then(undefined, (error) => {
+      this.#prune(cohort);
+      throw this.#ownTimeout(error, bound, cohort);
     });
   }
 
@@ -749,13 +755,13 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
 
   /**
    * A waiter's own timeout, named for this event: a `TimeoutError` that
-   * neither was sent (the batch's exception) nor is its signal's reason.
+   * neither was sent (the cohort's exception) nor is its signal's reason.
    */
-  #ownTimeout(error: unknown, options: WaitOptions, batch: Batch): unknown {
+  #ownTimeout(error: unknown, options: WaitOptions, cohort: Cohort): unknown {
     if (
       !(error instanceof DOMException) || error.name !== "TimeoutError" ||
       options?.timeout === undefined ||
-      (batch.hasException() && batch.pollException() === error) ||
+      (cohort.hasException() && cohort.pollException() === error) ||
       (options.signal?.aborted && reasonOf(options.signal) === error)
     ) {
       return error;
@@ -763,20 +769,20 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     return this.#timedOut(options.timeout);
   }
 
-  /** Whether a batch still has waiters. */
-  static #wanted(batch: Batch): boolean {
-    return batch.waiting > 0 || (batch.zero?.waiting ?? 0) > 0;
+  /** Whether a cohort still has waiters. */
+  static #wanted(cohort: Cohort): boolean {
+    return cohort.waiting > 0 || (cohort.zero?.waiting ?? 0) > 0;
   }
 
-  /** A batch whose waiters all left, or that was sent, goes. */
-  #prune(batch: Batch): void {
-    if (KvEvent.#wanted(batch) && !batch.ready()) return;
-    const index = this.#live.indexOf(batch);
+  /** A cohort whose waiters all left, or that was sent, goes. */
+  #prune(cohort: Cohort): void {
+    if (KvEvent.#wanted(cohort) && !cohort.ready()) return;
+    const index = this.#live.indexOf(cohort);
     if (index === -1) return;
     this.#live = this.#live.length === 1
-      ? NO_BATCHES
+      ? NO_COHORTS
       : this.#live.toSpliced(index, 1);
-    if (this.#batch === batch) this.#batch = undefined;
+    if (this.#cohort === cohort) this.#cohort = undefined;
     if (this.#live.length === 0) {
       this.#watcher.unsubscribe(this.#subscriber);
       this.#background?.drop();
@@ -784,31 +790,31 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     }
   }
 
-  /** The batch of this turn's calls, whose head read begins after them. */
-  #join(): Batch {
-    let batch = this.#batch;
-    if (batch === undefined) {
-      batch = this.#batch = new Batch();
-      // The first batch subscribes: listen first, then read.
+  /** The cohort of this turn's calls, whose head read begins after them. */
+  #join(): Cohort {
+    let cohort = this.#cohort;
+    if (cohort === undefined) {
+      cohort = this.#cohort = new Cohort();
+      // The first cohort subscribes: listen first, then read.
       const live = this.#live;
-      this.#live = live.length === 0 ? [batch] : live.concat(batch);
+      this.#live = live.length === 0 ? [cohort] : live.concat(cohort);
       if (live.length === 0) this.#watcher.subscribe(this.#subscriber);
       this.#reads++;
-      this.#tail = this.#readFor(batch, this.#tail);
+      this.#tail = this.#readFor(cohort, this.#tail);
     }
-    return batch;
+    return cohort;
   }
 
   /**
-   * Reads the head (and its outcome, if sent) for a batch, trying again
-   * while its waiters wait; hands the read over after the batch before.
+   * Reads the head (and its outcome, if sent) for a cohort, trying again
+   * while its waiters wait; hands the read over after the cohort before.
    */
-  async #readFor(batch: Batch, before: Promise<void> | undefined) {
-    await undefined; // after every call of this turn: then close the batch
-    if (this.#batch === batch) this.#batch = undefined;
+  async #readFor(cohort: Cohort, before: Promise<void> | undefined) {
+    await undefined; // after every call of this turn: then close the cohort
+    if (this.#cohort === cohort) this.#cohort = undefined;
     let read: Read | undefined;
     for (let tries = 0; read === undefined; tries++) {
-      if (!KvEvent.#wanted(batch)) break; // all gone: nothing to read for
+      if (!KvEvent.#wanted(cohort)) break; // all gone: nothing to read for
       if (this.#ended !== undefined) {
         read = { ended: this.#ended };
         break;
@@ -830,18 +836,18 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     this.#idle();
     await before;
     if (--this.#reads === 0) this.#tail = undefined;
-    if (read !== undefined) this.#handOver(batch, read);
-    this.#prune(batch);
+    if (read !== undefined) this.#handOver(cohort, read);
+    this.#prune(cohort);
   }
 
   /**
-   * What a batch's read found: the outcome, or the generation to wait for.
+   * What a cohort's read found: the outcome, or the generation to wait for.
    * Its `timeout: 0` waiters get the read last: earlier waiters of the
    * same generation are woken first, whatever the mix of options (FIFO).
    */
-  #handOver(batch: Batch, read: Read): void {
-    const zero = batch.zero;
-    batch.zero = undefined;
+  #handOver(cohort: Cohort, read: Read): void {
+    const zero = cohort.zero;
+    cohort.zero = undefined;
     // Ended while its read was under way: the outcome that read found, if
     // any, else the ending.
     let found = read;
@@ -852,14 +858,14 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
       found = { ended: this.#ended };
     }
     if ("ended" in found) {
-      batch.fail(found.ended);
+      cohort.fail(found.ended);
     } else if (found.outcome !== null) {
-      // Earlier batches of the same generation first, then this one.
-      batch.generation = found.head.generation;
-      this.#feed(batch.generation, found.outcome);
-    } else if (KvEvent.#wanted(batch)) {
-      batch.generation = found.head.generation;
-      // A head heard since the read (while this batch was not waiting for
+      // Earlier cohorts of the same generation first, then this one.
+      cohort.generation = found.head.generation;
+      this.#feed(cohort.generation, found.outcome);
+    } else if (KvEvent.#wanted(cohort)) {
+      cohort.generation = found.head.generation;
+      // A head heard since the read (while this cohort was not waiting for
       // a generation) is not heard again: act on the newest one known.
       if (this.#known !== undefined) this.#heard(this.#known);
     }
@@ -873,7 +879,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   async #pause(error: unknown, tries: number): Promise<boolean> {
     if (error instanceof Dropped) return false;
     try {
-      await this.#pending().sleep(Math.min(10 * 2 ** tries, 1_000));
+      await this.#pending().sleep(backoff(tries, READ_AGAIN));
       return true;
     } catch {
       return false;
@@ -891,15 +897,15 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   }
 
   /**
-   * Wakes the waiting batches of a generation, in call order, with what it
+   * Wakes the waiting cohorts of a generation, in call order, with what it
    * was sent.
    */
   #feed(generation: number, fed: Outcome): void {
-    for (const batch of this.#live) {
-      if (batch.generation !== generation || batch.ready()) continue;
-      if (fed.ok) batch.send(fed.value);
-      else batch.fail(fed.error);
-      this.#prune(batch);
+    for (const cohort of this.#live) {
+      if (cohort.generation !== generation || cohort.ready()) continue;
+      if (fed.ok) cohort.send(fed.value);
+      else cohort.fail(fed.error);
+      this.#prune(cohort);
     }
   }
 
@@ -909,9 +915,9 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * back: expired, or a stale read; `#fetch` tells which).
    */
   #heard(head: Head): void {
-    for (const batch of this.#live) {
-      const { generation } = batch;
-      if (generation === -1 || batch.ready()) continue;
+    for (const cohort of this.#live) {
+      const { generation } = cohort;
+      if (generation === -1 || cohort.ready()) continue;
       if (
         generation !== head.generation ||
         (generation === head.generation && head.sent !== null)
@@ -921,10 +927,10 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     }
   }
 
-  /** Whether a batch waits for `generation`'s outcome. */
+  /** Whether a cohort waits for `generation`'s outcome. */
   #awaits(generation: number): boolean {
-    return this.#live.some((batch) =>
-      batch.generation === generation && !batch.ready()
+    return this.#live.some((cohort) =>
+      cohort.generation === generation && !cohort.ready()
     );
   }
 
@@ -985,11 +991,11 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   /** No waiter can be woken any more: each rejects with `reason`. */
   #end(reason: unknown): void {
     this.#ended ??= reason;
-    // Batches still reading get it at their hand-over.
-    for (const batch of this.#live) {
-      if (batch.generation === -1 || batch.ready()) continue;
-      batch.fail(reason);
-      this.#prune(batch);
+    // Cohorts still reading get it at their hand-over.
+    for (const cohort of this.#live) {
+      if (cohort.generation === -1 || cohort.ready()) continue;
+      cohort.fail(reason);
+      this.#prune(cohort);
     }
   }
 
@@ -1063,22 +1069,4 @@ function closedError(name: string, cause: unknown): Error {
       { cause },
     ),
   );
-}
-
-function ignore(): void {}
-
-/** An `AbortSignal`, also from another realm or a polyfill (as `Event`'s). */
-function isSignal(value: object): boolean {
-  const signal = value as AbortSignal;
-  return "aborted" in signal &&
-    typeof signal.addEventListener === "function" &&
-    typeof signal.removeEventListener === "function";
-}
-
-function reasonOf(signal: SignalLike): unknown {
-  try {
-    return signal.reason;
-  } catch (error) {
-    return error;
-  }
 }

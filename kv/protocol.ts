@@ -26,6 +26,14 @@
  */
 import { serialize } from "node:v8";
 import { EventStateError } from "../event.ts";
+import {
+  Alarm,
+  backoff,
+  disarm,
+  LOCKED,
+  RERESET_MESSAGE,
+  RESEND_MESSAGE,
+} from "../event/host.ts";
 
 /** A part of a Deno KV key, as `KvKeyPart` (and `@deno/kv`'s). */
 export type KvKeyPart =
@@ -138,9 +146,6 @@ export const VALUE_LIMIT = 65_536;
 /** Deno KV's most keys in one `getMany()` or `watch()`. */
 export const KEYS_PER_CALL = 10;
 
-const RESEND_MESSAGE = "Trying to re-send() an already-triggered event.";
-const RERESET_MESSAGE = "Trying to re-reset() a fresh event.";
-
 export function headKey(key: KvKey): KvKey {
   return key.concat("v1"); // exactly its size: one is kept per event
 }
@@ -211,10 +216,11 @@ export class EventStore {
   }
 
   /**
-   * Sends the current generation, once: one atomic commit that checks the
-   * head is unchanged and unsent. Throws `EventStateError` if it was sent.
+   * Claims the current generation for `outcome`, once: one atomic commit
+   * that checks the head is unchanged and unsent. Throws `EventStateError`
+   * if it was sent.
    */
-  async send(outcome: Outcome): Promise<Head> {
+  async claim(outcome: Outcome): Promise<Head> {
     const sent: Sent = { ok: outcome.ok, sender: crypto.randomUUID() };
     const stored = outcome.ok ? outcome.value : encodeError(outcome.error);
     for (let tries = 0;; tries++) {
@@ -255,7 +261,7 @@ export class EventStore {
         }
         // Not written: trying again with the same id is safe, since every
         // attempt checks the same head.
-        await backoff(tries);
+        await pause(tries);
         continue;
       }
       if (result.ok) return next;
@@ -266,8 +272,11 @@ export class EventStore {
     }
   }
 
-  /** Makes a sent generation fresh: `EventStateError` if it is fresh. */
-  async reset(): Promise<Head> {
+  /**
+   * Advances a sent event to a fresh generation: `EventStateError` if it
+   * is fresh.
+   */
+  async advance(): Promise<Head> {
     const id = crypto.randomUUID();
     for (let tries = 0;; tries++) {
       const entry = await this.head();
@@ -292,7 +301,7 @@ export class EventStore {
         const now = headOf(await this.head());
         if (now.reset === id) return next; // written; the reply was lost
         if (now.generation === head.generation && tries < MAX_TRIES) {
-          await backoff(tries); // not written: try again
+          await pause(tries); // not written: try again
           continue;
         }
         if (now.generation === head.generation) throw error;
@@ -349,9 +358,9 @@ export class Pending {
   /** `call()`, given up with a `TimeoutError` after `ms`. */
   within<R>(call: () => Promise<R>, ms: number): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let alarm: Alarm | undefined;
       const done = () => {
-        clearTimeout(timer);
+        disarm(alarm?.take());
         this.#delete(drop);
       };
       const drop = () => {
@@ -359,7 +368,7 @@ export class Pending {
         reject(new Dropped());
       };
       if (ms !== Infinity) {
-        timer = setTimeout(() => {
+        alarm = new Alarm(() => {
           done();
           reject(
             new DOMException(
@@ -367,7 +376,8 @@ export class Pending {
               "TimeoutError",
             ),
           );
-        }, Math.min(ms, MAX_DELAY));
+        }, () => true);
+        alarm.set(performance.now() + ms);
       }
       this.#add(drop);
       // A call that throws synchronously rejects the same way.
@@ -433,7 +443,7 @@ export async function bounded<R>(
       const again = isLocked(error) || (retry && isCallTimeout(error));
       if (!again || tries >= MAX_TRIES) throw error;
     }
-    await pending.sleep(Math.min(2 ** tries, 50));
+    await pending.sleep(backoff(tries, LOCKED));
   }
 }
 
@@ -442,14 +452,15 @@ function isCallTimeout(error: unknown): boolean {
     error.message.endsWith("(callTimeout)");
 }
 
-/** How often a locked database is tried again before its error is thrown. */
+/**
+ * How often a locked database is tried again before its error is thrown:
+ * about 10 s in all, at `LOCKED`'s pace.
+ */
 const MAX_TRIES = 200;
-const MAX_DELAY = 2 ** 31 - 1;
 
-/** Waits before the next try: 1, 2, 4 ... ms, at most 50 (about 10 s in all). */
-export function backoff(tries: number): Promise<void> {
-  const delay = Math.min(2 ** tries, 50);
-  return new Promise((resolve) => setTimeout(resolve, delay));
+/** Waits before a commit's next try, at `LOCKED`'s pace. */
+function pause(tries: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, backoff(tries, LOCKED)));
 }
 
 /** Whether a KV error is SQLite's lock between connections: retry it. */

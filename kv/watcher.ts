@@ -32,6 +32,7 @@ import {
   type KvKey,
   Pending,
 } from "./protocol.ts";
+import { Alarm, backoff, disarm, REOPEN } from "../event/host.ts";
 
 /** What a `KvEvent` gives the watcher while it has waiters. */
 export interface Subscriber {
@@ -64,13 +65,13 @@ export interface Subscriber {
  */
 export const AUTO_POLL = { min: 1_000, max: 60_000 };
 
-/**
- * A stream's reopening backoff: 10 ms, doubling, at most 5 s. It is reset
- * only by a stream that proved itself: a frame after its first, or a life
- * of `max` ms. (A stream that fails right after its first frame, every
- * time, is reopened at 10, 20, 40 ... ms, not at once forever.)
+/*
+ * A stream's reopening backs off at `REOPEN`'s pace (10 ms, doubling, at
+ * most 5 s). The backoff is reset only by a stream that proved itself: a
+ * frame after its first, or a life of `REOPEN.max` ms. (A stream that fails
+ * right after its first frame, every time, is reopened at 10, 20, 40 ...
+ * ms, not at once forever.)
  */
-const REOPEN = { min: 10, max: 5_000 };
 
 /** The watchers, one per handle. */
 const watchers: WeakMap<KvHandle, Watcher> = new WeakMap();
@@ -114,7 +115,8 @@ interface Poll {
   callTimeout: number;
   /** Keys with a subscriber of this poll. */
   keys: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Rings when the next poll is due; unarmed while one reads. */
+  alarm: Alarm;
   /** The current delay (the auto poll's changes). */
   delay: number;
   running: boolean;
@@ -247,7 +249,7 @@ export class Watcher {
     const poll = this.#polls.get(pollId(subscriber));
     if (poll !== undefined && !subscribers.some((s) => pollId(s) === poll.id)) {
       if (--poll.keys === 0) {
-        clearTimeout(poll.timer);
+        disarm(poll.alarm.take());
         this.#polls.delete(poll.id);
       }
     }
@@ -417,7 +419,7 @@ export class Watcher {
     stream.reader = undefined;
     if (isClosed(error)) return this.#close(error);
     if (performance.now() - stream.opened >= REOPEN.max) stream.failures = 0;
-    const delay = Math.min(REOPEN.min * 2 ** stream.failures, REOPEN.max);
+    const delay = backoff(stream.failures, REOPEN);
     stream.failures++;
     stream.retry = setTimeout(() => {
       stream.retry = undefined;
@@ -430,16 +432,19 @@ export class Watcher {
     let poll = this.#polls.get(id);
     if (poll === undefined) {
       const interval = subscriber.poll;
-      poll = {
+      const made: Poll = {
         id,
         interval,
         callTimeout: subscriber.callTimeout,
         keys: 0,
-        timer: undefined,
+        alarm: new Alarm(
+          () => this.#poll(made),
+          () => this.#polls.get(id) === made,
+        ),
         delay: interval === "auto" ? AUTO_POLL.min : interval,
         running: false,
       };
-      this.#polls.set(id, poll);
+      this.#polls.set(id, poll = made);
     }
     return poll;
   }
@@ -447,22 +452,12 @@ export class Watcher {
   /** Sets the poll's timer, unless set or unwanted. */
   #arm(poll: Poll): void {
     if (
-      poll.timer !== undefined || poll.running || poll.delay === Infinity ||
-      this.#polls.get(poll.id) !== poll
+      poll.alarm.deadline !== Infinity || poll.running ||
+      poll.delay === Infinity || this.#polls.get(poll.id) !== poll
     ) {
       return;
     }
-    const due = performance.now() + poll.delay;
-    const tick = () => {
-      const left = due - performance.now();
-      if (left > 0) { // a delay above setTimeout's limit, in steps
-        poll.timer = setTimeout(tick, Math.min(Math.ceil(left), MAX_DELAY));
-        return;
-      }
-      poll.timer = undefined;
-      this.#poll(poll);
-    };
-    poll.timer = setTimeout(tick, Math.min(poll.delay, MAX_DELAY));
+    poll.alarm.set(performance.now() + poll.delay);
   }
 
   async #poll(poll: Poll): Promise<void> {
@@ -502,17 +497,17 @@ export class Watcher {
       if (group === undefined) groups.set(timeout, [id]);
       else group.push(id);
     }
-    const batches: Promise<void>[] = [];
+    const reads: Promise<void>[] = [];
     for (const [timeout, group] of groups) {
       for (let i = 0; i < group.length; i += KEYS_PER_CALL) {
-        const batch = group.slice(i, i + KEYS_PER_CALL);
-        const keys = batch.map((id) => this.#watched.get(id)!.key);
-        batches.push(
+        const chunk = group.slice(i, i + KEYS_PER_CALL);
+        const keys = chunk.map((id) => this.#watched.get(id)!.key);
+        reads.push(
           bounded(() => this.#kv.getMany(keys), timeout, this.#calls, false)
             .then(
               (entries) => {
                 for (const [j, entry] of entries.entries()) {
-                  const id = batch[j]!;
+                  const id = chunk[j]!;
                   const watched = this.#watched.get(id);
                   // Newer than what the stream delivered: it missed a
                   // commit. (Versionstamps are hex of one width: they order
@@ -536,7 +531,7 @@ export class Watcher {
         );
       }
     }
-    await Promise.all(batches);
+    await Promise.all(reads);
     return missed;
   }
 
@@ -557,7 +552,7 @@ export class Watcher {
     }
     this.#open.clear();
     this.#roomy.clear();
-    for (const poll of this.#polls.values()) clearTimeout(poll.timer);
+    for (const poll of this.#polls.values()) disarm(poll.alarm.take());
     this.#polls.clear();
     this.#calls.drop();
     const subscribers = [...this.#watched.values()].flatMap((w) => [
@@ -568,8 +563,6 @@ export class Watcher {
     for (const subscriber of subscribers) subscriber.closed(error);
   }
 }
-
-const MAX_DELAY = 2 ** 31 - 1;
 
 /** The letter of each key part's type in a key id. */
 const TAGS: Record<string, string> = {
