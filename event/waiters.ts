@@ -36,8 +36,12 @@ import type { SignalLike } from "../event.ts";
  *   `wait()` order; a waiter that left stays as a tombstone (its `resolve`
  *   unset) until compacted, counted by `dead`.
  * - A waiter with a deadline is in `heap` (by deadline, then call order)
- *   while `heapIndex >= 0`, and in its turn's heap while `turnIndex >= 0`;
- *   both are -1 otherwise.
+ *   and in its turn's heap until it is popped from each. One that left
+ *   early stays in both as a tombstone, as in the queue, counted by each
+ *   heap's `dead`; a heap is compacted when more than half of it and 32
+ *   are tombstones, and dropped whole once none of it is live. So a waiter
+ *   keeps no place of its own in either (no index to update), and a
+ *   tombstone is kept no longer than the queue keeps it.
  * - `departed` counts the waiters that left early (timeout, abort, a failed
  *   call out): the event's count less these is how many still wait.
  */
@@ -52,6 +56,8 @@ export class Waiters<T> {
   order = 0;
   /** Waiters with a deadline: a binary min-heap by (deadline, order). */
   heap: Waiter<T>[] = [];
+  /** Tombstones in the heap. */
+  heapDead = 0;
   /** The timer of this turn, once a waiter with a deadline came in it. */
   turn: TurnTimer | undefined = undefined;
   /** One abort listener per signal, shared by its waiters. */
@@ -100,7 +106,7 @@ export class Waiters<T> {
     this.current = false;
     // Every armed timer is a turn's with a waiter in the heap: take each
     // once (a second take() gives nothing).
-    for (const waiter of this.heap) disarm(waiter.turn!.take());
+    for (const waiter of this.heap) disarm(waiter.turn?.take());
     for (const group of this.groups.values()) {
       unlisten(group.signal, group.listener);
     }
@@ -143,16 +149,17 @@ export class Waiters<T> {
     }
     this.queue.push(waiter);
     if (waiter.deadline !== Infinity) {
-      heapPush(this.heap, waiter, "heapIndex");
+      heapPush(this.heap, waiter);
       let turn = this.turn;
       if (turn === undefined) {
         const made: TurnTimer = new TurnTimer(
           (now) => this.#expire(made, now),
-          () => this.current && made.heap.length > 0,
+          () => this.current && made.live > 0,
         );
         turn = this.turn = made;
       }
-      heapPush(turn.heap, waiter, "turnIndex");
+      heapPush(turn.heap, waiter);
+      turn.live++;
       waiter.turn = turn;
     }
   }
@@ -181,7 +188,7 @@ export class Waiters<T> {
       }
       if (
         turn !== undefined && this.current &&
-        waiter.heapIndex >= 0 && waiter.deadline < turn.deadline
+        waiter.resolve !== undefined && waiter.deadline < turn.deadline
       ) {
         turn.set(waiter.deadline);
       }
@@ -201,36 +208,47 @@ export class Waiters<T> {
   }
 
   /**
-   * Takes a waiter that leaves early out of the queue and the heaps,
-   * leaving a tombstone that holds neither its promise nor its value. What
+   * Makes a waiter that leaves early a tombstone, in the queue and in the
+   * heaps it is still in, holding neither its promise nor its value. What
    * must be taken back from the host goes on `cleanup`, for the caller to
    * run once the state is whole.
+   *
+   * @param popped Whether it was popped from the send's heap already.
    */
   #drop(
     waiter: Waiter<T>,
     cleanup: (() => void)[],
+    popped: boolean,
   ): (reason: unknown) => void {
     const reject = waiter.reject!;
     waiter.resolve = waiter.reject = undefined;
     this.departed++;
     const turn = waiter.turn;
-    // A tombstone keeps no turn: it would keep the turn's heap.
-    waiter.turn = undefined;
     if (turn !== undefined) {
-      heapRemove(turn.heap, waiter, "turnIndex");
-      if (turn.heap.length === 0) {
+      // A tombstone keeps no turn: it would keep the turn's heap.
+      waiter.turn = undefined;
+      if (--turn.live === 0) {
+        turn.heap = [];
+        turn.dead = 0;
         const timer = turn.take();
         cleanup.push(() => disarm(timer));
+      } else if (++turn.dead > 32 && turn.dead * 2 > turn.heap.length) {
+        turn.heap = compacted(turn.heap);
+        turn.dead = 0;
       }
     }
     if (++this.dead > 32 && this.dead * 2 > this.queue.length) {
       this.queue = this.queue.filter((entry) => entry.resolve !== undefined);
       this.dead = 0;
     }
-    if (waiter.heapIndex >= 0) {
-      heapRemove(this.heap, waiter, "heapIndex");
-      // An emptied heap may keep the room its peak took: let that go.
-      if (this.heap.length === 0) this.heap = [];
+    if (waiter.deadline !== Infinity && !popped) this.heapDead++;
+    if (this.heap.length > 0 && this.heapDead === this.heap.length) {
+      // None of it is live: let go of its room, tombstones and peak alike.
+      this.heap = [];
+      this.heapDead = 0;
+    } else if (this.heapDead > 32 && this.heapDead * 2 > this.heap.length) {
+      this.heap = compacted(this.heap);
+      this.heapDead = 0;
     }
     return reject;
   }
@@ -243,8 +261,9 @@ export class Waiters<T> {
   #leave(
     waiter: Waiter<T>,
     cleanup: (() => void)[],
+    popped = false,
   ): (reason: unknown) => void {
-    const reject = this.#drop(waiter, cleanup);
+    const reject = this.#drop(waiter, cleanup, popped);
     const group = waiter.group;
     if (group !== undefined && --group.live === 0) {
       this.groups.delete(group.signal);
@@ -267,7 +286,7 @@ export class Waiters<T> {
     const cleanup: (() => void)[] = [];
     for (const waiter of group.waiters) {
       if (waiter.resolve !== undefined) {
-        rejects.push(this.#drop(waiter, cleanup));
+        rejects.push(this.#drop(waiter, cleanup, false));
       }
     }
     // Tombstones left in the queue still point at the group: let them not
@@ -284,13 +303,23 @@ export class Waiters<T> {
    */
   #expire(turn: TurnTimer, now: number): void {
     // Every waiter due goes, whichever turn it came in: in deadline order.
-    const heap = this.heap;
     const expired: Waiter<T>[] = [];
     const rejects: ((reason: unknown) => void)[] = [];
     const cleanup: (() => void)[] = [];
-    while (heap.length > 0 && heap[0]!.deadline <= now) {
-      expired.push(heap[0]!);
-      rejects.push(this.#leave(heap[0]!, cleanup));
+    // Read anew each time: leaving may compact or drop it.
+    while (this.heap.length > 0 && this.heap[0]!.deadline <= now) {
+      const waiter = heapPop(this.heap);
+      if (waiter.resolve === undefined) {
+        this.heapDead--; // a tombstone
+        continue;
+      }
+      expired.push(waiter);
+      rejects.push(this.#leave(waiter, cleanup, true));
+    }
+    // Its own next deadline: tombstones at the top go first.
+    while (turn.heap.length > 0 && turn.heap[0]!.resolve === undefined) {
+      heapPop(turn.heap);
+      turn.dead--;
     }
     // The state is whole: call out.
     const failed: ((reason: unknown) => void)[] = [];
@@ -307,7 +336,9 @@ export class Waiters<T> {
         failure = error;
         if (this.current) {
           for (const waiter of turn.heap.slice()) {
-            failed.push(this.#leave(waiter, cleanup));
+            if (waiter.resolve !== undefined) {
+              failed.push(this.#leave(waiter, cleanup));
+            }
           }
         }
       }
@@ -344,10 +375,6 @@ class Waiter<T> {
   readonly group: SignalGroup<T> | undefined;
   /** The timer of its turn, that times it out, if it has a deadline. */
   turn: TurnTimer | undefined = undefined;
-  /** Its place in its send's heap of deadlines; -1 while not in it. */
-  heapIndex = -1;
-  /** Its place in its turn's heap of deadlines; -1 while not in it. */
-  turnIndex = -1;
 
   constructor(
     resolve: (value: T) => void,
@@ -380,11 +407,14 @@ class Waiter<T> {
  */
 class TurnTimer extends Alarm {
   /**
-   * Its waiters still pending, a min-heap by (deadline, order): it re-arms
-   * for the earliest of its own, so each timer call is for a deadline of
-   * its own and their number stays linear in the waiters.
+   * Its waiters, a min-heap by (deadline, order), tombstones included: it
+   * re-arms for the earliest of its own, so each timer call is for a
+   * deadline of its own and their number stays linear in the waiters.
    */
-  readonly heap: Waiter<unknown>[] = [];
+  heap: Waiter<unknown>[] = [];
+  /** Its waiters still pending, and the tombstones in its heap. */
+  live = 0;
+  dead = 0;
   /** Set once the end of its turn is scheduled. */
   closing = false;
 }
@@ -394,45 +424,29 @@ function earlier<T>(a: Waiter<T>, b: Waiter<T>): boolean {
     (a.deadline === b.deadline && a.order < b.order);
 }
 
-/** Where a waiter keeps its place in one of the two heaps it may be in. */
-type HeapSlot = "heapIndex" | "turnIndex";
-
-function heapPush<T>(heap: Waiter<T>[], waiter: Waiter<T>, slot: HeapSlot) {
+function heapPush<T>(heap: Waiter<T>[], waiter: Waiter<T>): void {
   heap.push(waiter);
-  siftUp(heap, heap.length - 1, slot);
-}
-
-function heapRemove<T>(
-  heap: Waiter<T>[],
-  waiter: Waiter<T>,
-  slot: HeapSlot,
-): void {
-  const index = waiter[slot];
-  const last = heap.pop()!;
-  waiter[slot] = -1;
-  if (last === waiter) return;
-  heap[index] = last;
-  last[slot] = index;
-  siftUp(heap, index, slot);
-  siftDown(heap, last[slot], slot);
-}
-
-function siftUp<T>(heap: Waiter<T>[], index: number, slot: HeapSlot): void {
-  const waiter = heap[index]!;
+  let index = heap.length - 1;
   while (index > 0) {
     const parentIndex = (index - 1) >> 1;
     const parent = heap[parentIndex]!;
     if (!earlier(waiter, parent)) break;
     heap[index] = parent;
-    parent[slot] = index;
     index = parentIndex;
   }
   heap[index] = waiter;
-  waiter[slot] = index;
 }
 
-function siftDown<T>(heap: Waiter<T>[], index: number, slot: HeapSlot): void {
-  const waiter = heap[index]!;
+/** Takes the earliest out of a heap that is not empty. */
+function heapPop<T>(heap: Waiter<T>[]): Waiter<T> {
+  const top = heap[0]!;
+  const last = heap.pop()!;
+  if (heap.length > 0) siftDown(heap, 0, last);
+  return top;
+}
+
+/** Puts `waiter` at `index`, or below it, where it belongs. */
+function siftDown<T>(heap: Waiter<T>[], index: number, waiter: Waiter<T>) {
   const length = heap.length;
   while (true) {
     let child = 2 * index + 1;
@@ -443,9 +457,14 @@ function siftDown<T>(heap: Waiter<T>[], index: number, slot: HeapSlot): void {
     const next = heap[child]!;
     if (!earlier(next, waiter)) break;
     heap[index] = next;
-    next[slot] = index;
     index = child;
   }
   heap[index] = waiter;
-  waiter[slot] = index;
+}
+
+/** A heap without its tombstones, as a heap again. */
+function compacted<T>(heap: Waiter<T>[]): Waiter<T>[] {
+  const live = heap.filter((waiter) => waiter.resolve !== undefined);
+  for (let i = (live.length >> 1) - 1; i >= 0; i--) siftDown(live, i, live[i]!);
+  return live;
 }
