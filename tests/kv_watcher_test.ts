@@ -17,7 +17,8 @@ import {
 import { KvEvent } from "../kv.ts";
 import { CLOSED_WORDS, faulty, quiet } from "./kv_faults.ts";
 import { Watcher } from "../kv/watcher.ts";
-import { kvFile, settles } from "./_helpers.ts";
+import { Pending } from "../kv/protocol.ts";
+import { FakeMonotonicTime, kvFile, settles } from "./_helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -335,4 +336,22 @@ Deno.test("KvEvent repacks its streams when most waiting events leave (round 5, 
   );
   for (const evt of events) await evt[Symbol.asyncDispose]();
   await Promise.allSettled(waits);
+});
+
+Deno.test("KvEvent bounds a storage call by a callTimeout past setTimeout's limit, never early", async () => {
+  using time = new FakeMonotonicTime(0);
+  const pending = new Pending();
+  const limit = 2 ** 31 - 1;
+  let outcome: string | undefined;
+  // A call that never answers, bounded by a callTimeout of limit + 10 s.
+  pending.within(() => new Promise<never>(() => {}), limit + 10_000).then(
+    () => outcome = "answered",
+    (error) => outcome = error.name,
+  );
+  await time.tickAsync(limit);
+  assertEquals(outcome, undefined, "given up early, at setTimeout's limit");
+  await time.tickAsync(9_999);
+  assertEquals(outcome, undefined);
+  await time.tickAsync(1);
+  assertEquals(outcome, "TimeoutError");
 });
