@@ -12,7 +12,7 @@ import {
   assertStrictEquals,
 } from "@std/assert";
 import { Event, type WaitOptions } from "../mod.ts";
-import { assertTimesOut } from "./_helpers.ts";
+import { assertTimesOut, FakeMonotonicTime } from "./_helpers.ts";
 
 Deno.test("Event.send() adopts a then that await adopts, whatever its prototype", async (t) => {
   const cases: [string, () => (resolve: (v: unknown) => void) => void][] = [
@@ -622,4 +622,46 @@ Deno.test("Event inspected before reset() keeps nothing of the value sent (round
   (globalThis as { gc?: () => void }).gc!();
   assertEquals(ref.deref(), undefined);
   assertEquals(Deno.inspect(evt), "Event { ready: false, waiting: 0 }");
+});
+
+Deno.test("Event times out, in deadline order and never early, the waiters left after most of them left", async (t) => {
+  // Most of the timed waiters leave (tombstones, then compacted heaps): the
+  // rest must still time out, each at its deadline, in deadline order.
+  for (const turns of [1, 3]) {
+    await t.step(`in ${turns} turn${turns === 1 ? "" : "s"}`, async () => {
+      using time = new FakeMonotonicTime(0);
+      const evt = new Event({ name: "crowd" });
+      const leaving = new AbortController();
+      const fired: [number, number][] = [];
+      const settled: Promise<void>[] = [];
+      const kept: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        // A new turn: the turn's timer closes at the microtask checkpoint.
+        if (i > 0 && i % Math.ceil(200 / turns) === 0) await null;
+        const timeout = 1_000 - 3 * i; // later calls, earlier deadlines
+        const stays = i % 5 === 0;
+        if (stays) kept.push(timeout);
+        const waiting = evt.wait(
+          stays ? { timeout } : { timeout, signal: leaving.signal },
+        );
+        settled.push(waiting.then(() => {}, (error) => {
+          if (stays) {
+            assertEquals(error.name, "TimeoutError");
+            fired.push([timeout, performance.now()]);
+          }
+        }));
+      }
+      leaving.abort(); // 160 of 200 leave
+      await time.tickAsync(1_000);
+      await Promise.all(settled);
+      assertEquals(
+        fired.map(([timeout]) => timeout),
+        kept.toSorted((a, b) => a - b),
+      );
+      for (const [timeout, at] of fired) {
+        assert(at >= timeout, `${timeout} early`);
+      }
+      assertEquals(evt.waiting, 0);
+    });
+  }
 });
