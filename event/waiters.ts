@@ -335,7 +335,8 @@ export class Waiters<T> {
         // No timer can be had for them: they fail now, not hang.
         failure = error;
         if (this.current) {
-          for (const waiter of turn.heap.slice()) {
+          // Leaving replaces the turn's heap, never changes it in place.
+          for (const waiter of turn.heap) {
             if (waiter.resolve !== undefined) {
               failed.push(this.#leave(waiter, cleanup));
             }
