@@ -116,6 +116,17 @@ export interface KvHandle {
    * @returns The frames.
    */
   watch(keys: readonly KvKey[]): ReadableStream<KvEntryMaybe[]>;
+  /**
+   * What errors call this database: `"Deno KV"` if absent. A store of
+   * this package's over another database (`PostgresStore`) names its own.
+   */
+  readonly storeName?: string;
+}
+
+/** What errors call a handle's database. */
+export function storeName(kv: KvHandle): string {
+  const name = kv.storeName;
+  return typeof name === "string" ? name : "Deno KV";
 }
 
 /** How a generation was sent, and by which `send()` call. */
@@ -243,7 +254,8 @@ export class EventStore {
           false,
         );
       } catch (error) {
-        const refused = refusal(error, stored) ?? unserializable(stored);
+        const refused = refusal(error, stored, storeName(this.kv)) ??
+          unserializable(stored);
         if (refused !== undefined) throw refused;
         // Lost in transit, or not answered in time: it may have been
         // written. Ask storage whose send generation g holds.
@@ -332,8 +344,14 @@ export class EventStore {
     retry = true,
   ): Promise<R> {
     return pending === undefined
-      ? bounded(call, this.#callTimeout, this.#calls ??= new Pending(), retry)
-      : bounded(call, this.#callTimeout, pending, false);
+      ? bounded(
+        call,
+        this.#callTimeout,
+        this.#calls ??= new Pending(),
+        retry,
+        storeName(this.kv),
+      )
+      : bounded(call, this.#callTimeout, pending, false, storeName(this.kv));
   }
 }
 
@@ -356,7 +374,11 @@ export class Pending {
   }
 
   /** `call()`, given up with a `TimeoutError` after `ms`. */
-  within<R>(call: () => Promise<R>, ms: number): Promise<R> {
+  within<R>(
+    call: () => Promise<R>,
+    ms: number,
+    name = "Deno KV",
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       let alarm: Alarm | undefined;
       const done = () => {
@@ -372,7 +394,7 @@ export class Pending {
           done();
           reject(
             new DOMException(
-              `Deno KV did not answer within ${ms} ms (callTimeout)`,
+              `${name} did not answer within ${ms} ms (callTimeout)`,
               "TimeoutError",
             ),
           );
@@ -435,10 +457,11 @@ export async function bounded<R>(
   ms: number,
   pending: Pending,
   retry = true,
+  name = "Deno KV",
 ): Promise<R> {
   for (let tries = 0;; tries++) {
     try {
-      return await pending.within(call, ms);
+      return await pending.within(call, ms, name);
     } catch (error) {
       const again = isLocked(error) || (retry && isCallTimeout(error));
       if (!again || tries >= MAX_TRIES) throw error;
@@ -488,7 +511,11 @@ const CLOSED_BY_DENO_KV = /^Cannot call '\.\w+' after '\.close' is called$/;
  * What KV's refusal of a value means for the caller, or `undefined` if the
  * error is not a refusal (then the commit may have been written).
  */
-function refusal(error: unknown, stored: unknown): Error | undefined {
+function refusal(
+  error: unknown,
+  stored: unknown,
+  name: string,
+): Error | undefined {
   if (!(error instanceof Error)) return undefined;
   if (/too large/i.test(error.message)) {
     let size = "more";
@@ -498,7 +525,7 @@ function refusal(error: unknown, stored: unknown): Error | undefined {
       // Reported as Deno KV worded it.
     }
     return new RangeError(
-      `Cannot send: the value takes ${size} bytes serialized, over Deno KV's limit of ${VALUE_LIMIT}; the event stays unsent`,
+      `Cannot send: the value takes ${size} bytes serialized, over ${name}'s limit of ${VALUE_LIMIT}; the event stays unsent`,
       { cause: error },
     );
   }
@@ -507,7 +534,7 @@ function refusal(error: unknown, stored: unknown): Error | undefined {
     error.name === "DataCloneError"
   ) {
     return new TypeError(
-      `Cannot send: Deno KV stores structured clones, and this cannot be cloned: ${error.message}`,
+      `Cannot send: ${name} stores structured clones, and this cannot be cloned: ${error.message}`,
       { cause: error },
     );
   }

@@ -31,6 +31,7 @@ import {
   type KvHandle,
   type KvKey,
   Pending,
+  storeName,
 } from "./protocol.ts";
 import { Alarm, backoff, disarm, REOPEN } from "../event/host.ts";
 
@@ -503,7 +504,13 @@ export class Watcher {
         const chunk = group.slice(i, i + KEYS_PER_CALL);
         const keys = chunk.map((id) => this.#watched.get(id)!.key);
         reads.push(
-          bounded(() => this.#kv.getMany(keys), timeout, this.#calls, false)
+          bounded(
+            () => this.#kv.getMany(keys),
+            timeout,
+            this.#calls,
+            false,
+            storeName(this.#kv),
+          )
             .then(
               (entries) => {
                 for (const [j, entry] of entries.entries()) {

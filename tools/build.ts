@@ -70,6 +70,19 @@ if (/class Event\b/.test(kvBundle) || /"[^"]*\.ts"/.test(kvBundle)) {
   throw new Error("dist/kv.mjs must import the engine from ./event.mjs");
 }
 
+// The PostgreSQL store imports only types of the storage protocol.
+await run(
+  deno,
+  "bundle",
+  "--platform=deno",
+  "--output=dist/postgres.mjs",
+  "postgres.ts",
+);
+const pgBundle = await Deno.readTextFile(new URL("postgres.mjs", dist));
+if (/^\s*(?:import|export)\b.*\bfrom\s*"(?!node:v8")/m.test(pgBundle)) {
+  throw new Error("dist/postgres.mjs must import nothing but node:v8");
+}
+
 await run(
   deno,
   "run",
@@ -80,14 +93,23 @@ await run(
   "-p",
   "tools/declarations.json",
 );
-for (const name of ["event", "kv"]) {
+for (const name of ["event", "kv", "postgres"]) {
   await Deno.rename(
     new URL(`${name}.d.ts`, dist),
     new URL(`${name}.d.mts`, dist),
   );
 }
 // The declarations import each other as the bundles do.
-for (const file of ["kv.d.mts", "kv/protocol.d.ts", "kv/watcher.d.ts"]) {
+for (
+  const file of [
+    "kv.d.mts",
+    "postgres.d.mts",
+    "kv/protocol.d.ts",
+    "kv/watcher.d.ts",
+  ]
+) {
   await relink(new URL(file, dist));
 }
-console.log("dist/: event.mjs, event.d.mts, kv.mjs, kv.d.mts");
+console.log(
+  "dist/: event.mjs, event.d.mts, kv.mjs, kv.d.mts, postgres.mjs, postgres.d.mts",
+);

@@ -1,0 +1,536 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * `KvEvent` on PostgreSQL: a {@linkcode PostgresStore} is a database handle
+ * over one table of a database you already run, so that one event is shared
+ * by every process on every machine that reaches it. Pass it where
+ * `KvEvent` takes a Deno KV handle; everything `KvEvent` promises holds.
+ *
+ * Built on the client you pass in: postgres.js (`npm:postgres`), whose
+ * `listen()` listens again by itself after a dropped connection. This
+ * module imports nothing at run time.
+ *
+ * ```ts ignore
+ * import postgres from "npm:postgres@^3.4";
+ * import { KvEvent } from "@seed/event/kv";
+ * import { PostgresStore } from "@seed/event/postgres";
+ *
+ * const sql = postgres("postgres://app@db.internal/app");
+ * const store = new PostgresStore(sql); // its table: seed_event
+ * await using evt = new KvEvent<string>(store, ["deploys", "v42"]);
+ * await evt.send("ready"); // exactly one send per generation, on any machine
+ * console.log(await evt.wait({ timeout: 5_000 })); // "ready", on any machine
+ * await store.close();
+ * await sql.end();
+ * ```
+ *
+ * @module
+ */
+import { deserialize, serialize } from "node:v8";
+import type {
+  KvAtomic,
+  KvEntryMaybe,
+  KvHandle,
+  KvKey,
+  KvKeyPart,
+} from "./kv/protocol.ts";
+import { Listener } from "./postgres/listener.ts";
+
+export type { KvHandle, KvKey, KvKeyPart };
+
+/** One row a query gives, as postgres.js gives it. */
+export type PostgresRow = Record<string, unknown>;
+
+/**
+ * What the store needs of a PostgreSQL client, described by the methods it
+ * calls: a postgres.js `Sql` (from `postgres()`) has them. The store never
+ * ends it: it is yours.
+ */
+export interface PostgresClient {
+  /**
+   * Runs one statement with `$1`-style parameters.
+   *
+   * @param query The statement.
+   * @param params Its parameters.
+   * @returns Its rows.
+   */
+  unsafe(query: string, params?: never[]): PromiseLike<PostgresRow[]>;
+  /**
+   * Runs `fn` in a transaction on one connection: committed if it returns,
+   * rolled back if it throws.
+   *
+   * @param fn The transaction's work, given the transaction's client.
+   * @returns What `fn` returned.
+   */
+  begin(
+    fn: (tx: PostgresTransaction) => Promise<unknown>,
+  ): PromiseLike<unknown>;
+  /**
+   * Listens on a channel, listening again after a dropped connection.
+   *
+   * @param channel The channel.
+   * @param onnotify Called with each notification's payload.
+   * @param onlisten Called each time the listen is (re)established.
+   * @returns What stops it.
+   */
+  listen(
+    channel: string,
+    onnotify: (payload: string) => void,
+    onlisten?: () => void,
+  ): PromiseLike<{ unlisten(): PromiseLike<unknown> }>;
+}
+
+/** A transaction's client: statements on its one connection. */
+export interface PostgresTransaction {
+  /**
+   * Runs one statement with `$1`-style parameters in the transaction.
+   *
+   * @param query The statement.
+   * @param params Its parameters.
+   * @returns Its rows.
+   */
+  unsafe(query: string, params?: never[]): PromiseLike<PostgresRow[]>;
+}
+
+/** How a {@linkcode PostgresStore} is set up. */
+export interface PostgresStoreOptions {
+  /**
+   * The table of the store's rows, made on first use if absent. A plain
+   * identifier (letters, digits, `_`; optionally `schema.table`); every
+   * store that shares events names the same table. Default `seed_event`.
+   */
+  table?: string;
+}
+
+/** The version of the table's layout this module reads and writes. */
+export const SCHEMA_VERSION = 1;
+
+/** The most bytes one value takes serialized: Deno KV's limit, kept. */
+const VALUE_LIMIT = 65_536;
+/** A NOTIFY payload must stay under 8,000 bytes: longer keys say "all". */
+const PAYLOAD_LIMIT = 7_000;
+/** Expired rows are swept at most this often, by one of a store's commits. */
+const SWEEP_EVERY = 60_000;
+
+/**
+ * A database handle over one PostgreSQL table, for `KvEvent`: rows keyed as
+ * Deno KV keys, values serialized as Deno KV serializes them (V8's format:
+ * Deno and Node processes read each other's), atomic commits checked under
+ * advisory locks, and `watch()` fed by `LISTEN`/`NOTIFY` on one connection
+ * per store, read again each time it is (re)established.
+ *
+ * Bun writes JavaScriptCore's format, which neither Deno nor Node can read:
+ * a store refuses to be made there, rather than share garbage.
+ */
+export class PostgresStore implements KvHandle, AsyncDisposable {
+  /** What errors call this database. */
+  readonly storeName = "PostgreSQL";
+  /** The table, as given (validated). */
+  readonly table: string;
+  readonly #sql: PostgresClient;
+  /** The table, quoted for statements. */
+  readonly #quoted: string;
+  /** The channel its commits notify, one per table. */
+  readonly #channel: string;
+  /** The table made (or found) once, on first use. */
+  #ready: Promise<void> | undefined = undefined;
+  /** What `watch()` gives: one listen for the store's streams. */
+  readonly #listener: Listener;
+  #closed: Error | undefined = undefined;
+  #swept = 0;
+
+  /**
+   * A store on a table of the database `sql` connects to; nothing is sent
+   * to the database until its first call (or `setup()`).
+   *
+   * @param sql A postgres.js client (`postgres(url)`), connected to the
+   * database the events live in. A direct connection for the listener: a
+   * pooler in transaction mode drops `LISTEN` silently.
+   * @param options The table.
+   * @throws {TypeError} If `sql` is no such client, the table name is not
+   * a plain identifier, or the runtime's `node:v8` is not V8's (Bun).
+   */
+  constructor(sql: PostgresClient, options: PostgresStoreOptions = {}) {
+    const client = sql as Partial<PostgresClient> | null | undefined;
+    if (
+      typeof client?.unsafe !== "function" ||
+      typeof client.begin !== "function" ||
+      typeof client.listen !== "function"
+    ) {
+      throw new TypeError(
+        `Cannot make a PostgresStore: sql must be a postgres.js client (postgres(url)), got ${
+          Object.prototype.toString.call(sql)
+        }`,
+      );
+    }
+    const { table = "seed_event" } = options;
+    if (
+      typeof table !== "string" ||
+      !/^(?:[a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,50}$/.test(table)
+    ) {
+      throw new TypeError(
+        `Cannot make a PostgresStore: table must be a lower-case identifier (letters, digits, _; optionally schema.table), got ${
+          JSON.stringify(table) ?? String(table)
+        }`,
+      );
+    }
+    if (!isV8Format()) {
+      throw new TypeError(
+        "Cannot make a PostgresStore: this runtime's node:v8 does not write V8's format (Bun writes JavaScriptCore's), so Deno and Node processes could not read its values, nor it theirs",
+      );
+    }
+    this.#sql = sql;
+    this.table = table;
+    this.#quoted = table.split(".").map((part) => `"${part}"`).join(".");
+    this.#channel = `seed_event:${table}`;
+    this.#listener = new Listener(
+      sql,
+      this.#channel,
+      (keys) => this.getMany(keys),
+    );
+  }
+
+  /**
+   * Makes the table if it is absent (every store does this before its first
+   * statement; call it to fail early, or to make it ahead of use).
+   *
+   * @throws {Error} If the table holds another layout version.
+   */
+  setup(): Promise<void> {
+    return this.#ready ??= this.#setup().catch((error) => {
+      this.#ready = undefined; // tried again by the next call
+      throw error;
+    });
+  }
+
+  async #setup(): Promise<void> {
+    const table = this.#quoted;
+    const marker = `@seed/event schema ${SCHEMA_VERSION}`;
+    await this.#sql.begin(async (tx) => {
+      // Many processes may start at once: one makes the table.
+      await tx.unsafe(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        [this.#channel as never],
+      );
+      const [found] = await tx.unsafe(
+        "SELECT obj_description(to_regclass($1), 'pg_class') AS marker, to_regclass($1) IS NOT NULL AS present",
+        [table as never],
+      );
+      if (found?.present === true) {
+        if (found.marker !== marker) {
+          throw new Error(
+            `Cannot use table ${this.table}: it holds ${
+              JSON.stringify(found.marker ?? "another layout")
+            }, and this version of @seed/event reads "${marker}"`,
+          );
+        }
+        return;
+      }
+      await tx.unsafe(
+        `CREATE TABLE ${table} (
+          key text PRIMARY KEY,
+          value bytea NOT NULL,
+          stamp bigint NOT NULL,
+          expires_at timestamptz
+        )`,
+      );
+      await tx.unsafe(
+        `CREATE SEQUENCE ${this.#sequence()} OWNED BY ${table}.stamp`,
+      );
+      await tx.unsafe(
+        `CREATE INDEX ON ${table} (expires_at) WHERE expires_at IS NOT NULL`,
+      );
+      await tx.unsafe(`COMMENT ON TABLE ${table} IS '${marker}'`);
+    });
+  }
+
+  #sequence(): string {
+    const parts = this.table.split(".");
+    parts[parts.length - 1] += "_stamp";
+    return parts.map((part) => `"${part}"`).join(".");
+  }
+
+  /**
+   * Reads one key.
+   *
+   * @param key The key.
+   * @returns Its entry.
+   */
+  async get(key: KvKey): Promise<KvEntryMaybe> {
+    return (await this.getMany([key]))[0]!;
+  }
+
+  /**
+   * Reads keys at one point in time (one statement).
+   *
+   * @param keys The keys.
+   * @returns Their entries, in order.
+   */
+  async getMany(keys: readonly KvKey[]): Promise<KvEntryMaybe[]> {
+    const texts = keys.map(keyText);
+    const rows = await this.#run((sql) =>
+      sql.unsafe(
+        `SELECT key, encode(value, 'hex') AS value, stamp::text AS stamp
+          FROM ${this.#quoted}
+          WHERE key = ANY($1::text[])
+            AND (expires_at IS NULL OR expires_at > clock_timestamp())`,
+        [texts as never],
+      )
+    );
+    const found = new Map(rows.map((row) => [row.key as string, row]));
+    return keys.map((key, i) => {
+      const row = found.get(texts[i]!);
+      return row === undefined ? { key, value: null, versionstamp: null } : {
+        key,
+        value: deserialize(hexBytes(row.value as string)),
+        versionstamp: stampText(row.stamp as string),
+      };
+    });
+  }
+
+  /**
+   * Starts an atomic operation: checks and writes committed in one
+   * transaction, under an advisory lock per key, taken in one order.
+   *
+   * @returns The operation.
+   */
+  atomic(): KvAtomic {
+    const checks: { key: string; versionstamp: string | null }[] = [];
+    const sets: { key: string; value: string; expireIn: number | null }[] = [];
+    const operation: KvAtomic = {
+      check: (...entries) => {
+        for (const entry of entries) {
+          checks.push({
+            key: keyText(entry.key),
+            versionstamp: entry.versionstamp,
+          });
+        }
+        return operation;
+      },
+      set: (key, value, options) => {
+        const bytes = serialize(value); // throws what cannot be serialized
+        if (bytes.length > VALUE_LIMIT) {
+          throw new TypeError(
+            `Value too large for the PostgreSQL store (${bytes.length} bytes serialized, max ${VALUE_LIMIT})`,
+          );
+        }
+        sets.push({
+          key: keyText(key),
+          value: bytesHex(bytes),
+          expireIn: options?.expireIn ?? null,
+        });
+        return operation;
+      },
+      commit: () => this.#commit(checks, sets),
+    };
+    return operation;
+  }
+
+  async #commit(
+    checks: { key: string; versionstamp: string | null }[],
+    sets: { key: string; value: string; expireIn: number | null }[],
+  ): Promise<{ ok: boolean }> {
+    const table = this.#quoted;
+    const keys = [...new Set([...checks, ...sets].map((entry) => entry.key))];
+    const ok = await this.#run((sql) =>
+      sql.begin(async (tx) => {
+        // Absent rows cannot be locked (SELECT ... FOR UPDATE locks none):
+        // a lock per key, in one order for every commit, can.
+        await tx.unsafe(
+          `SELECT pg_advisory_xact_lock(h) FROM (
+            SELECT DISTINCT hashtextextended(k, 0) AS h
+              FROM unnest($1::text[]) AS k ORDER BY h
+          ) AS locks`,
+          [keys as never],
+        );
+        if (checks.length > 0) {
+          const rows = await tx.unsafe(
+            `SELECT key, stamp::text AS stamp FROM ${table}
+              WHERE key = ANY($1::text[])
+                AND (expires_at IS NULL OR expires_at > clock_timestamp())`,
+            [checks.map((check) => check.key) as never],
+          );
+          const stamps = new Map(
+            rows.map((
+              row,
+            ) => [row.key as string, stampText(row.stamp as string)]),
+          );
+          for (const check of checks) {
+            if ((stamps.get(check.key) ?? null) !== check.versionstamp) {
+              return false; // nothing written: the locks go at commit
+            }
+          }
+        }
+        if (sets.length > 0) {
+          await tx.unsafe(
+            `INSERT INTO ${table} AS t (key, value, stamp, expires_at)
+              SELECT k, decode(v, 'hex'), s.stamp,
+                clock_timestamp() + e * interval '1 millisecond'
+              FROM unnest($1::text[], $2::text[], $3::float8[]) AS w(k, v, e),
+                (SELECT nextval('${this.#sequence()}') AS stamp) AS s
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+              stamp = excluded.stamp, expires_at = excluded.expires_at`,
+            [
+              sets.map((set) => set.key) as never,
+              sets.map((set) => set.value) as never,
+              sets.map((set) => set.expireIn) as never,
+            ],
+          );
+          // Heard at commit, never after a rollback.
+          await tx.unsafe(
+            "SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k",
+            [
+              this.#channel as never,
+              [...new Set(sets.map((set) => payloadOf(set.key)))] as never,
+            ],
+          );
+        }
+        return true;
+      })
+    ) as boolean;
+    if (ok) this.#sweep();
+    return { ok };
+  }
+
+  /** Deletes expired rows, at most once a minute per store, in passing. */
+  #sweep(): void {
+    const now = Date.now();
+    if (now - this.#swept < SWEEP_EVERY) return;
+    this.#swept = now;
+    this.#run((sql) =>
+      sql.unsafe(
+        `DELETE FROM ${this.#quoted} WHERE expires_at <= clock_timestamp()`,
+      )
+    ).then(undefined, () => {
+      // Expired rows read as absent anyway: the next sweep takes them.
+    });
+  }
+
+  /**
+   * Watches keys: a frame of their entries once the store listens, then
+   * one after each commit that wrote any of them, and one each time the
+   * listen is established again (notifications in the gap are lost).
+   *
+   * @param keys The keys.
+   * @returns The frames.
+   */
+  watch(keys: readonly KvKey[]): ReadableStream<KvEntryMaybe[]> {
+    return this.#listener.watch(
+      keys,
+      new Set(keys.map((key) => payloadOf(keyText(key)))),
+    );
+  }
+
+  /** A statement (or transaction) of the store, once its table is there. */
+  async #run<R>(call: (sql: PostgresClient) => PromiseLike<R>): Promise<R> {
+    if (this.#closed !== undefined) throw this.#closed;
+    try {
+      await this.setup();
+      if (this.#closed !== undefined) throw this.#closed;
+      return await call(this.#sql);
+    } catch (error) {
+      throw this.#translate(error);
+    }
+  }
+
+  /**
+   * What the client says about itself, in the store's words: a client
+   * that was ended (`sql.end()`) closes the store.
+   */
+  #translate(error: unknown): unknown {
+    if (this.#closed !== undefined) return this.#closed;
+    if ((error as { code?: unknown } | null)?.code === "CONNECTION_ENDED") {
+      this.#close(error);
+      return this.#closed;
+    }
+    return error;
+  }
+
+  #close(cause?: unknown): Promise<void> {
+    this.#closed ??= closedError(cause);
+    return this.#listener.close(this.#closed);
+  }
+
+  /**
+   * Closes the store: its watches end, and every later call throws, as a
+   * closed `Deno.Kv` does, so `KvEvent`s on it reject their waiters. The
+   * client stays open: end it yourself.
+   */
+  close(): Promise<void> {
+    return this.#close();
+  }
+
+  /** Closes the store (see {@linkcode PostgresStore.close}). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** The error of every call on a closed store: a closed handle's. */
+function closedError(cause: unknown): Error {
+  const error = new Error(
+    "The PostgreSQL store was closed",
+    cause === undefined ? undefined : { cause },
+  );
+  // What a closed Deno.Kv throws, and what KvEvent takes as closed.
+  error.name = "BadResource";
+  return error;
+}
+
+/**
+ * A key as the table's text key: each part tagged with its type, so that
+ * `1`, `1n`, `"1"` and `true` are four keys, as on Deno KV.
+ */
+function keyText(key: KvKey): string {
+  return JSON.stringify(key.map((part) => {
+    switch (typeof part) {
+      case "string":
+        return part;
+      case "number":
+        return { n: Object.is(part, -0) ? "-0" : String(part) };
+      case "bigint":
+        return { i: part.toString() };
+      case "boolean":
+        return { b: part };
+      default:
+        if (part instanceof Uint8Array) return { u: bytesHex(part) };
+        throw new TypeError(
+          `Cannot use key part ${
+            String(part)
+          } on PostgreSQL: a key part is a string, number, bigint, boolean or Uint8Array`,
+        );
+    }
+  }));
+}
+
+function payloadOf(key: string): string {
+  return new TextEncoder().encode(key).length < PAYLOAD_LIMIT ? key : "*";
+}
+
+/** A stamp as a versionstamp: fixed width, so that text order is order. */
+function stampText(stamp: string): string {
+  return stamp.padStart(20, "0");
+}
+
+function bytesHex(bytes: Uint8Array): string {
+  let hex = "";
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) {
+    bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  }
+  return bytes;
+}
+
+/** Whether `node:v8` writes V8's format: its header, then `true` as 'T'. */
+function isV8Format(): boolean {
+  try {
+    const bytes = serialize(true);
+    return bytes[0] === 0xff && bytes[bytes.length - 1] === 0x54;
+  } catch {
+    return false;
+  }
+}

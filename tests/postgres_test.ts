@@ -1,0 +1,546 @@
+// Copyright 2026 the @seed/event authors. MIT license.
+/**
+ * `KvEvent` on PostgreSQL (`postgres.ts`), against a real server the suite
+ * starts itself (tests/pg_server.ts): one throwaway server for the file,
+ * stopped and removed at its end. Without the server's binaries the tests
+ * are skipped, saying so and how to enable them; with `PG_REQUIRED=1` (CI)
+ * a skip fails instead.
+ *
+ * Processes: Deno on the source, and Node on the bundle when
+ * tests/runtimes/node_modules has postgres.js (`npm install --prefix
+ * tests/runtimes`); CI requires both.
+ */
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
+import { EventStateError } from "../event.ts";
+import { KvEvent } from "../kv.ts";
+import { PostgresStore } from "../postgres.ts";
+import { findPostgres, type Server, startPostgres } from "./pg_server.ts";
+
+const found = await findPostgres();
+const required = Deno.env.get("PG_REQUIRED") === "1";
+if ("missing" in found) {
+  if (required) throw new Error(`PG_REQUIRED=1, but ${found.missing}`);
+  console.warn(`PostgreSQL tests skipped: ${found.missing}`);
+}
+const ignore = "missing" in found;
+
+const root = new URL("../", import.meta.url);
+const nodeReady = await (async () => {
+  try {
+    await Deno.stat(new URL("tests/runtimes/node_modules/postgres", root));
+    await Deno.stat(new URL("dist/postgres.mjs", root));
+    const { success } = await new Deno.Command("node", {
+      args: ["--version"],
+      stdout: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+})();
+if (!ignore && !nodeReady) {
+  if (required) {
+    throw new Error(
+      "PG_REQUIRED=1, but Node cannot join: it needs node, dist/postgres.mjs and tests/runtimes/node_modules/postgres",
+    );
+  }
+  console.warn(
+    "PostgreSQL tests: processes in Deno only; for Node too, run npm install --prefix tests/runtimes",
+  );
+}
+
+/**
+ * One server for the whole file, started by the first test that needs it,
+ * stopped and removed when the file's tests end (every client is ended by
+ * the test that made it).
+ */
+let server: Server | undefined;
+globalThis.addEventListener("unload", () => server?.stopSync());
+async function database(): Promise<Server> {
+  return server ??= await startPostgres((found as { bin: string }).bin);
+}
+
+/** A fresh table name for each test: tests never see each other's rows. */
+let tables = 0;
+function tableName(): string {
+  return `t${tables++}_${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** A store on its own client, closed with the client on dispose. */
+async function openStore(table = tableName()) {
+  const db = await database();
+  const sql = db.client();
+  const store = new PostgresStore(sql, { table });
+  return {
+    sql,
+    store,
+    table,
+    async [Symbol.asyncDispose]() {
+      await store.close();
+      await sql.end({ timeout: 1 });
+    },
+  };
+}
+
+/** The command of a process of tests/runtimes/pg_process.mjs. */
+function pgProcess(runtime: "deno" | "node", ...args: string[]) {
+  const script = new URL("tests/runtimes/pg_process.mjs", root).pathname;
+  return runtime === "deno"
+    ? new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--config=${new URL("deno.json", root).pathname}`,
+        "--no-lock",
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        "--allow-env",
+        script,
+        ...args,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    })
+    : new Deno.Command("node", {
+      args: [script, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    });
+}
+
+/** Runs a process to its end; its lines, parsed. */
+async function lines(child: Deno.ChildProcess): Promise<unknown[]> {
+  const { code, stdout, stderr } = await child.output();
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+  return parse(new TextDecoder().decode(stdout));
+}
+
+function parse(text: string): unknown[] {
+  return text.trim().split("\n").map((line) => JSON.parse(line));
+}
+
+/**
+ * A process read as it runs: `first()` is its first line, once printed;
+ * `end()` every line, once it exited (with code 0, or the test fails).
+ */
+function running(child: Deno.ChildProcess) {
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  return {
+    async first(): Promise<unknown> {
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`exited first: ${await stderr}`);
+        text += value;
+      }
+      return JSON.parse(text.slice(0, text.indexOf("\n")));
+    },
+    async end(): Promise<unknown[]> {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      const { code } = await child.status;
+      assertEquals(code, 0, await stderr);
+      return parse(text);
+    },
+  };
+}
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, ignore, fn });
+
+test("PostgresStore: KvEvent sends, wakes, resets and answers every query", async () => {
+  await using a = await openStore();
+  await using b = await openStore(a.table);
+  await using sender = new KvEvent<string>(a.store, ["deploys", 42]);
+  await using waiter = new KvEvent<string>(b.store, ["deploys", 42]);
+  assertEquals(await waiter.ready(), false);
+  const woken = waiter.wait({ timeout: 5_000 });
+  await waiter.wait({ timeout: 0 }).catch(() => {}); // its first read done
+  await sender.send("ready");
+  assertEquals(await woken, "ready");
+  assertEquals(await waiter.ready(), true);
+  assertEquals(await waiter.poll(), "ready");
+  await assertRejects(() => waiter.send("again"), EventStateError);
+  await waiter.reset();
+  assertEquals(await sender.ready(), false);
+  const next = sender.wait({ timeout: 5_000 });
+  await waiter.sendException(new RangeError("no"));
+  const error = await next.then(() => undefined, (error) => error);
+  assertInstanceOf(error, RangeError);
+  assertEquals(error.message, "no");
+});
+
+test('PostgresStore keeps keys apart as Deno KV does: 1, 1n, "1", true, bytes, -0 and 0', async () => {
+  await using db = await openStore();
+  const parts = [1, 1n, "1", true, new Uint8Array([1]), -0, 0, NaN, 1.5];
+  for (const [i, part] of parts.entries()) {
+    await db.store.atomic().set(["k", part], i).commit();
+  }
+  const entries = await db.store.getMany(parts.map((part) => ["k", part]));
+  // As a real Deno KV answers (checked): nine keys, -0 and 0 apart.
+  assertEquals(entries.map((entry) => entry.value), [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+  ]);
+  assertThrows(
+    () => db.store.atomic().set(["k", Symbol("s")], 1),
+    TypeError,
+    "Symbol(s)",
+  );
+});
+
+test("PostgresStore commits exactly one of racing sends, whose checks saw an absent key", async () => {
+  await using db = await openStore();
+  // Twenty commits that each check the key is absent, at once, on their
+  // own connections: exactly one is written.
+  const others = await Promise.all(
+    Array.from({ length: 4 }, () => openStore(db.table)),
+  );
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        others[i % 4]!.store.atomic()
+          .check({ key: ["once"], versionstamp: null })
+          .set(["once"], i)
+          .commit()),
+    );
+    assertEquals(results.filter((result) => result.ok).length, 1);
+    const winner = results.findIndex((result) => result.ok);
+    assertEquals((await db.store.get(["once"])).value, winner);
+  } finally {
+    for (const other of others) await other[Symbol.asyncDispose]();
+  }
+});
+
+test("PostgresStore: one send per generation among 8 processes, Deno and Node mixed", async () => {
+  const db = await database();
+  const table = "seed_event"; // the processes' default
+  await db.admin(
+    `DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS race_barrier;
+     CREATE TABLE race_barrier (name text PRIMARY KEY, n int)`,
+  );
+  const generations = 4;
+  const runtimes = Array.from(
+    { length: 8 },
+    (_, i) => nodeReady && i % 2 === 1 ? "node" as const : "deno" as const,
+  );
+  const results = await Promise.all(runtimes.map((runtime, id) =>
+    lines(
+      pgProcess(
+        runtime,
+        "race",
+        db.url,
+        String(id),
+        String(generations),
+        String(runtimes.length),
+      ).spawn(),
+    )
+  )) as { generation: number; won: boolean; value: string }[][];
+  for (let generation = 0; generation < generations; generation++) {
+    const mine = results.map((lines) => lines[generation]!);
+    assertEquals(
+      mine.filter((line) => line.won).length,
+      1,
+      `generation ${generation}`,
+    );
+    const winner = mine.find((line) => line.won)!;
+    // Every process was woken with the winner's value.
+    assertEquals(
+      new Set(mine.map((line) => line.value)),
+      new Set([winner.value]),
+    );
+    assert(winner.value.endsWith(`:${generation}`));
+  }
+  const senders = new Set(
+    results.flat().filter((line) => line.won).map((line) =>
+      line.value.split(" ")[0]
+    ),
+  );
+  assert(senders.size >= 1);
+});
+
+test("PostgresStore carries values and exceptions whole between processes", async () => {
+  const db = await database();
+  const runtimes = nodeReady ? ["deno", "node"] as const : ["deno"] as const;
+  for (const from of runtimes) {
+    for (const to of runtimes) {
+      for (const what of ["value", "errors"]) {
+        const key = `carry-${from}-${to}-${what}-${crypto.randomUUID()}`;
+        const waiter = running(pgProcess(to, "wait", db.url, key).spawn());
+        await waiter.first(); // its first read is done: a send must wake it
+        const sent = await lines(
+          pgProcess(from, "send", db.url, key, what).spawn(),
+        );
+        assertEquals(sent, [{ sent: true, runtime: from }]);
+        const got = await waiter.end() as Record<string, unknown>[];
+        if (what === "value") {
+          assertEquals(got[1], {
+            value: {
+              from,
+              n: "42n",
+              when: "1970-01-01T00:00:00.000Z",
+              map: { Map: [[1, "one"]] },
+            },
+          }, `${from} -> ${to}`);
+        } else {
+          assertEquals(got[1]!.error, {
+            class: "AggregateError",
+            name: "AggregateError",
+            message: "all failed",
+            errors: [
+              {
+                class: "DOMException",
+                name: "TimeoutError",
+                message: "took too long",
+              },
+              {
+                class: "DOMException",
+                name: "TimeoutError",
+                message: "took too long",
+              },
+              {
+                class: "RangeError",
+                name: "RangeError",
+                message: "quota",
+                cause: {
+                  class: "TypeError",
+                  name: "TypeError",
+                  message: "bytes",
+                },
+              },
+            ],
+            same: true,
+          }, `${from} -> ${to}`);
+        }
+      }
+    }
+  }
+});
+
+/** The pid of the backend listening for a store's table. */
+async function listener(db: Server, table: string): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const rows = await db.admin(
+      `SELECT pid FROM pg_stat_activity WHERE query ILIKE 'listen%${table}%'`,
+    );
+    if (rows.length === 1) return rows[0]!.pid as number;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no listener on ${table}`);
+}
+
+test("PostgresStore wakes a waiter whose listener was killed while the send was made", async () => {
+  const db = await database();
+  for (let round = 0; round < 5; round++) {
+    await using a = await openStore();
+    await using b = await openStore(a.table);
+    // No poll to fall back on: only the read after listening again can
+    // find a send made while the listener was down.
+    await using waiter = new KvEvent<number>(a.store, ["gap"], {
+      pollInterval: 600_000,
+    });
+    await using sender = new KvEvent<number>(b.store, ["gap"]);
+    const woken = waiter.wait({ timeout: 10_000 });
+    await waiter.wait({ timeout: 0 }).catch(() => {});
+    const pid = await listener(db, a.table);
+    await Promise.all([
+      db.admin(`SELECT pg_terminate_backend(${pid})`),
+      sender.send(round),
+    ]);
+    assertEquals(await woken, round);
+  }
+});
+
+test("PostgresStore wakes a waiter across a server restart", async () => {
+  const db = await database();
+  await using a = await openStore();
+  await using b = await openStore(a.table);
+  await using waiter = new KvEvent<string>(a.store, ["restart"], {
+    pollInterval: 600_000,
+  });
+  const woken = waiter.wait({ timeout: 20_000 });
+  await waiter.wait({ timeout: 0 }).catch(() => {});
+  await db.restart();
+  await using sender = new KvEvent<string>(b.store, ["restart"]);
+  await sender.send("after");
+  assertEquals(await woken, "after");
+});
+
+test("PostgresStore: an event past expireIn reads as fresh, and a later store sweeps its rows", async () => {
+  await using db = await openStore();
+  await using evt = new KvEvent<string>(db.store, ["short"], { expireIn: 300 });
+  await evt.send("soon gone");
+  assertEquals(await evt.ready(), true);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assertEquals(await evt.ready(), false);
+  assertEquals(
+    await evt.wait({ timeout: 0 }).catch((e) => e.name),
+    "TimeoutError",
+  );
+  const [before] = await db.sql.unsafe(
+    `SELECT count(*)::int AS count FROM "${db.table}"`,
+  );
+  assertEquals(before!.count, 3, "expired rows stay until a sweep");
+  await using later = await openStore(db.table);
+  await later.store.atomic().set(["other"], 1).commit(); // its first commit sweeps
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const [after] = await db.sql.unsafe(
+    `SELECT count(*)::int AS count FROM "${db.table}"`,
+  );
+  assertEquals(after!.count, 1);
+});
+
+test("PostgresStore: close() and an ended client reject the waiters and every later call", async () => {
+  {
+    await using db = await openStore();
+    await using evt = new KvEvent<string>(db.store, ["closing"]);
+    const waiting = evt.wait({ timeout: 10_000 }).catch((error) => error);
+    await evt.wait({ timeout: 0 }).catch(() => {});
+    await db.store.close();
+    assertEquals(
+      (await waiting).message,
+      'Cannot wait for KvEvent "closing": its database was closed before it was sent',
+    );
+    const error = await db.store.get(["x"]).catch((error) => error);
+    assertEquals([error.name, error.message], [
+      "BadResource",
+      "The PostgreSQL store was closed",
+    ]);
+  }
+  {
+    const db = await database();
+    const sql = db.client();
+    const store = new PostgresStore(sql, { table: tableName() });
+    await using evt = new KvEvent<string>(store, ["ended"]);
+    const waiting = evt.wait({ timeout: 10_000 }).catch((error) => error);
+    await evt.wait({ timeout: 0 }).catch(() => {});
+    await sql.end({ timeout: 1 });
+    assertEquals(
+      (await waiting).message,
+      'Cannot wait for KvEvent "ended": its database was closed before it was sent',
+    );
+    await store.close();
+  }
+});
+
+test("PostgresStore refuses what it cannot store, naming PostgreSQL, and the event stays unsent", async () => {
+  await using db = await openStore();
+  await using evt = new KvEvent<unknown>(db.store, ["big"]);
+  await assertRejects(
+    () => evt.send("x".repeat(70_000)),
+    RangeError,
+    "over PostgreSQL's limit of 65536",
+  );
+  await assertRejects(
+    () => evt.send({ f() {} }),
+    TypeError,
+    "Cannot send: PostgreSQL stores structured clones, and this cannot be cloned",
+  );
+  assertEquals(await evt.ready(), false);
+  await evt.send("small");
+  assertEquals(await evt.wait(), "small");
+});
+
+test("PostgresStore: bad arguments name the value; a table of another layout is refused", async () => {
+  const db = await database();
+  assertThrows(
+    () => new PostgresStore({} as never),
+    TypeError,
+    "sql must be a postgres.js client",
+  );
+  const sql = db.client();
+  try {
+    for (const table of ["Bad", "a;drop", "", "a.b.c"]) {
+      assertThrows(
+        () => new PostgresStore(sql, { table }),
+        TypeError,
+        JSON.stringify(table),
+      );
+    }
+    const table = tableName();
+    await sql.unsafe(`CREATE TABLE ${table} (id int)`);
+    const store = new PostgresStore(sql, { table });
+    await assertRejects(
+      () => store.setup(),
+      Error,
+      `Cannot use table ${table}`,
+    );
+    await store.close();
+    // Many stores making one table at once: one makes it, all use it.
+    const shared = tableName();
+    const stores = Array.from(
+      { length: 6 },
+      () => new PostgresStore(sql, { table: shared }),
+    );
+    await Promise.all(stores.map((store) => store.setup()));
+    for (const store of stores) await store.close();
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
+
+test("PostgresStore: a statement that hangs is given up after callTimeout; a lost commit reply still sends once", async () => {
+  await using db = await openStore();
+  await db.store.setup();
+  // The real client, wrapped: its first read sleeps on the server for an
+  // hour; a read bounded by callTimeout is tried again, and answers.
+  let hang = 1;
+  const slow = new PostgresStore({
+    unsafe: (query, params) =>
+      hang-- > 0
+        ? db.sql.unsafe("SELECT pg_sleep(3600)").then(() => [])
+        : db.sql.unsafe(query, params),
+    listen: (...args) => db.sql.listen(...args),
+    begin: (fn) => db.sql.begin(fn),
+  }, { table: db.table });
+  await using evt = new KvEvent<string>(slow, ["slow"], { callTimeout: 100 });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(() => resolve("no answer in 10 s"), 10_000);
+  });
+  try {
+    assertEquals(await Promise.race([evt.ready(), deadline]), false);
+  } finally {
+    clearTimeout(timer);
+  }
+  assertEquals(hang, -1, "the hanging statement was tried");
+  await slow.close();
+  await db.sql.unsafe(
+    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3600)'",
+  );
+  // A commit that is written, and whose reply is lost (once).
+  let lose = 0;
+  const lossy = new PostgresStore({
+    unsafe: (query, params) => db.sql.unsafe(query, params),
+    listen: (...args) => db.sql.listen(...args),
+    begin: async (fn) => {
+      const result = await db.sql.begin(fn);
+      if (lose-- > 0) throw new Error("read ECONNRESET");
+      return result;
+    },
+  }, { table: db.table });
+  await lossy.setup();
+  lose = 1;
+  await using once = new KvEvent<string>(lossy, ["lossy"]);
+  await once.send("written");
+  assertEquals(lose, 0, "the reply was lost");
+  assertEquals(await once.wait(), "written");
+  await assertRejects(() => once.send("again"), EventStateError);
+  await lossy.close();
+});
