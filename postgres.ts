@@ -50,20 +50,10 @@ export interface PostgresClient {
    * Runs one statement with `$1`-style parameters.
    *
    * @param query The statement.
-   * @param params Its parameters.
+   * @param params Its parameters, all text (arrays go as JSON).
    * @returns Its rows.
    */
-  unsafe(query: string, params?: never[]): PromiseLike<PostgresRow[]>;
-  /**
-   * Runs `fn` in a transaction on one connection: committed if it returns,
-   * rolled back if it throws.
-   *
-   * @param fn The transaction's work, given the transaction's client.
-   * @returns What `fn` returned.
-   */
-  begin(
-    fn: (tx: PostgresTransaction) => Promise<unknown>,
-  ): PromiseLike<unknown>;
+  unsafe(query: string, params?: string[]): PromiseLike<PostgresRow[]>;
   /**
    * Listens on a channel, listening again after a dropped connection.
    *
@@ -77,18 +67,6 @@ export interface PostgresClient {
     onnotify: (payload: string) => void,
     onlisten?: () => void,
   ): PromiseLike<{ unlisten(): PromiseLike<unknown> }>;
-}
-
-/** A transaction's client: statements on its one connection. */
-export interface PostgresTransaction {
-  /**
-   * Runs one statement with `$1`-style parameters in the transaction.
-   *
-   * @param query The statement.
-   * @param params Its parameters.
-   * @returns Its rows.
-   */
-  unsafe(query: string, params?: never[]): PromiseLike<PostgresRow[]>;
 }
 
 /** How a {@linkcode PostgresStore} is set up. */
@@ -108,6 +86,10 @@ export const SCHEMA_VERSION = 1;
 const VALUE_LIMIT = 65_536;
 /** A NOTIFY payload must stay under 8,000 bytes: longer keys say "all". */
 const PAYLOAD_LIMIT = 7_000;
+/** The largest stamp a versionstamp of this store can hold (bigint's). */
+const MAX_STAMP = "09223372036854775807";
+/** What marks the setup's error for a table of another layout. */
+const LAYOUT_HINT = "@seed/event layout";
 /** Expired rows are swept at most this often, by one of a store's commits. */
 const SWEEP_EVERY = 60_000;
 
@@ -153,7 +135,6 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
     const client = sql as Partial<PostgresClient> | null | undefined;
     if (
       typeof client?.unsafe !== "function" ||
-      typeof client.begin !== "function" ||
       typeof client.listen !== "function"
     ) {
       throw new TypeError(
@@ -203,52 +184,96 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
   }
 
   async #setup(): Promise<void> {
+    // One statement, so that no client-side transaction is left to roll
+    // back on a dropped connection (postgres.js then writes to a closed
+    // socket, porsager/postgres#1208). Many processes may start at once:
+    // the first makes the table, under a lock.
     const table = this.#quoted;
     const marker = `@seed/event schema ${SCHEMA_VERSION}`;
-    await this.#sql.begin(async (tx) => {
-      // Many processes may start at once: one makes the table.
-      await tx.unsafe(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        [this.#channel as never],
+    try {
+      await this.#sql.unsafe(`DO $setup$
+        DECLARE found text;
+        BEGIN
+          PERFORM pg_advisory_xact_lock(hashtextextended('${this.#channel}', 0));
+          IF to_regclass('${table}') IS NOT NULL THEN
+            found := obj_description(to_regclass('${table}'), 'pg_class');
+            IF found IS DISTINCT FROM '${marker}' THEN
+              RAISE EXCEPTION '%', coalesce(found, 'another layout')
+                USING HINT = '${LAYOUT_HINT}';
+            END IF;
+          ELSE
+            CREATE TABLE ${table} (
+              key text PRIMARY KEY,
+              value bytea NOT NULL,
+              stamp bigint NOT NULL,
+              expires_at timestamptz
+            );
+            CREATE SEQUENCE ${this.#named("stamp")} OWNED BY ${table}.stamp;
+            CREATE INDEX ON ${table} (expires_at) WHERE expires_at IS NOT NULL;
+            COMMENT ON TABLE ${table} IS '${marker}';
+          END IF;
+          ${this.#commitFunction()}
+        END $setup$`);
+    } catch (error) {
+      const { hint, message } = error as { hint?: unknown; message?: unknown };
+      if (hint !== LAYOUT_HINT) throw error;
+      throw new Error(
+        `Cannot use table ${this.table}: it holds ${
+          JSON.stringify(message)
+        }, and this version of @seed/event reads "${marker}"`,
       );
-      const [found] = await tx.unsafe(
-        "SELECT obj_description(to_regclass($1), 'pg_class') AS marker, to_regclass($1) IS NOT NULL AS present",
-        [table as never],
-      );
-      if (found?.present === true) {
-        if (found.marker !== marker) {
-          throw new Error(
-            `Cannot use table ${this.table}: it holds ${
-              JSON.stringify(found.marker ?? "another layout")
-            }, and this version of @seed/event reads "${marker}"`,
-          );
-        }
-        return;
-      }
-      await tx.unsafe(
-        `CREATE TABLE ${table} (
-          key text PRIMARY KEY,
-          value bytea NOT NULL,
-          stamp bigint NOT NULL,
-          expires_at timestamptz
-        )`,
-      );
-      await tx.unsafe(
-        `CREATE SEQUENCE ${this.#sequence()} OWNED BY ${table}.stamp`,
-      );
-      await tx.unsafe(
-        `CREATE INDEX ON ${table} (expires_at) WHERE expires_at IS NOT NULL`,
-      );
-      await tx.unsafe(`COMMENT ON TABLE ${table} IS '${marker}'`);
-    });
+    }
   }
 
-  #sequence(): string {
+  /**
+   * The statement that makes the commit function: checks and writes of one
+   * commit under an advisory lock per key, taken in one order (absent rows
+   * cannot be locked: SELECT ... FOR UPDATE locks none). Each statement of
+   * a function reads a new snapshot, so the checks see every commit made
+   * before the locks were granted.
+   */
+  #commitFunction(): string {
+    const table = this.#quoted;
+    return `CREATE OR REPLACE FUNCTION ${this.#named("commit")}(
+        locked text[], checked text[], stamps bigint[],
+        written text[], bytes text[], lives float8[],
+        channel text, payloads text[]
+      ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $commit$
+      DECLARE next bigint;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(h) FROM (
+          SELECT DISTINCT hashtextextended(k, 0) AS h
+            FROM unnest(locked) AS k ORDER BY h
+        ) AS locks;
+        IF EXISTS (
+          SELECT FROM unnest(checked, stamps) AS c(k, s)
+            LEFT JOIN ${table} AS t ON t.key = c.k
+              AND (t.expires_at IS NULL OR t.expires_at > clock_timestamp())
+          WHERE t.stamp IS DISTINCT FROM c.s
+        ) THEN
+          RETURN false;
+        END IF;
+        IF cardinality(written) > 0 THEN
+          next := nextval('${this.#named("stamp")}');
+          INSERT INTO ${table} AS t (key, value, stamp, expires_at)
+            SELECT k, decode(v, 'hex'), next,
+              clock_timestamp() + e * interval '1 millisecond'
+            FROM unnest(written, bytes, lives) AS w(k, v, e)
+          ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+            stamp = excluded.stamp, expires_at = excluded.expires_at;
+          -- Heard at commit, never after a rollback.
+          PERFORM pg_notify(channel, p) FROM unnest(payloads) AS p;
+        END IF;
+        RETURN true;
+      END $commit$;`;
+  }
+
+  /** A name beside the table's: its sequence, its commit function. */
+  #named(suffix: string): string {
     const parts = this.table.split(".");
-    parts[parts.length - 1] += "_stamp";
+    parts[parts.length - 1] += `_${suffix}`;
     return parts.map((part) => `"${part}"`).join(".");
   }
-
   /**
    * Reads one key.
    *
@@ -271,9 +296,9 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
       sql.unsafe(
         `SELECT key, encode(value, 'hex') AS value, stamp::text AS stamp
           FROM ${this.#quoted}
-          WHERE key = ANY($1::text[])
+          WHERE key = ANY(${array(1, "text")})
             AND (expires_at IS NULL OR expires_at > clock_timestamp())`,
-        [texts as never],
+        [JSON.stringify(texts)],
       )
     );
     const found = new Map(rows.map((row) => [row.key as string, row]));
@@ -329,64 +354,38 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
     checks: { key: string; versionstamp: string | null }[],
     sets: { key: string; value: string; expireIn: number | null }[],
   ): Promise<{ ok: boolean }> {
-    const table = this.#quoted;
+    const stamps: (string | null)[] = [];
+    for (const { versionstamp } of checks) {
+      if (versionstamp === null) stamps.push(null);
+      else if (/^\d{20}$/.test(versionstamp) && versionstamp <= MAX_STAMP) {
+        stamps.push(String(BigInt(versionstamp)));
+      } else return { ok: false }; // no row of this store has it
+    }
+    const written = new Map(sets.map((set) => [set.key, set])); // last wins
     const keys = [...new Set([...checks, ...sets].map((entry) => entry.key))];
-    const ok = await this.#run((sql) =>
-      sql.begin(async (tx) => {
-        // Absent rows cannot be locked (SELECT ... FOR UPDATE locks none):
-        // a lock per key, in one order for every commit, can.
-        await tx.unsafe(
-          `SELECT pg_advisory_xact_lock(h) FROM (
-            SELECT DISTINCT hashtextextended(k, 0) AS h
-              FROM unnest($1::text[]) AS k ORDER BY h
-          ) AS locks`,
-          [keys as never],
-        );
-        if (checks.length > 0) {
-          const rows = await tx.unsafe(
-            `SELECT key, stamp::text AS stamp FROM ${table}
-              WHERE key = ANY($1::text[])
-                AND (expires_at IS NULL OR expires_at > clock_timestamp())`,
-            [checks.map((check) => check.key) as never],
-          );
-          const stamps = new Map(
-            rows.map((
-              row,
-            ) => [row.key as string, stampText(row.stamp as string)]),
-          );
-          for (const check of checks) {
-            if ((stamps.get(check.key) ?? null) !== check.versionstamp) {
-              return false; // nothing written: the locks go at commit
-            }
-          }
-        }
-        if (sets.length > 0) {
-          await tx.unsafe(
-            `INSERT INTO ${table} AS t (key, value, stamp, expires_at)
-              SELECT k, decode(v, 'hex'), s.stamp,
-                clock_timestamp() + e * interval '1 millisecond'
-              FROM unnest($1::text[], $2::text[], $3::float8[]) AS w(k, v, e),
-                (SELECT nextval('${this.#sequence()}') AS stamp) AS s
-            ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-              stamp = excluded.stamp, expires_at = excluded.expires_at`,
-            [
-              sets.map((set) => set.key) as never,
-              sets.map((set) => set.value) as never,
-              sets.map((set) => set.expireIn) as never,
-            ],
-          );
-          // Heard at commit, never after a rollback.
-          await tx.unsafe(
-            "SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k",
-            [
-              this.#channel as never,
-              [...new Set(sets.map((set) => payloadOf(set.key)))] as never,
-            ],
-          );
-        }
-        return true;
-      })
-    ) as boolean;
+    // One statement: a dropped connection rolls it back on the server,
+    // with nothing for the client to roll back.
+    const [row] = await this.#run((sql) =>
+      sql.unsafe(
+        `SELECT ${this.#named("commit")}(${array(1, "text")},
+          ${array(2, "text")}, ${array(3, "bigint")}, ${array(4, "text")},
+          ${array(5, "text")}, ${array(6, "float8")}, $7::text,
+          ${array(8, "text")}) AS ok`,
+        [
+          keys,
+          checks.map((check) => check.key),
+          stamps,
+          [...written.keys()],
+          [...written.values()].map((set) => set.value),
+          [...written.values()].map((set) => set.expireIn),
+          this.#channel,
+          [...new Set([...written.keys()].map(payloadOf))],
+        ].map((param) =>
+          typeof param === "string" ? param : JSON.stringify(param)
+        ),
+      )
+    );
+    const ok = row?.ok === true;
     if (ok) this.#sweep();
     return { ok };
   }
@@ -504,6 +503,16 @@ function keyText(key: KvKey): string {
 
 function payloadOf(key: string): string {
   return new TextEncoder().encode(key).length < PAYLOAD_LIMIT ? key : "*";
+}
+
+/**
+ * Parameter `n`, a JSON array, as an SQL array of `type`. Arrays go as JSON
+ * text, so that the store needs no array types from its client: a client
+ * made with `fetch_types: false` works as well as one that fetches them.
+ */
+function array(n: number, type: "text" | "bigint" | "float8"): string {
+  return `ARRAY(SELECT e::${type} FROM jsonb_array_elements_text($${n}::text::jsonb)
+    WITH ORDINALITY AS a(e, i) ORDER BY i)`;
 }
 
 /** A stamp as a versionstamp: fixed width, so that text order is order. */

@@ -1,6 +1,7 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 /**
- * Faults around a real `Deno.Kv`, as FoundationDB's simulation injects them
+ * Faults around a real `Deno.Kv` (or any handle KvEvent takes, such as a
+ * `PostgresStore`), as FoundationDB's simulation injects them
  * around real code: every call goes to the real database unless a fault
  * says otherwise, and the faults come from a seed, so a failure replays.
  *
@@ -19,6 +20,8 @@
  *
  * @module
  */
+
+import type { KvHandle } from "../kv/protocol.ts";
 
 /** What happens to one call. */
 export type Fault =
@@ -117,10 +120,12 @@ export type Counts = Record<"get" | "getMany" | "commit" | "watch", number>;
  * Wraps `kv` so that `plan` decides the fault of every call. `plan` may be
  * changed at any time through the returned `faults.plan`.
  */
-export function faulty(
-  kv: Deno.Kv,
+export function faulty<K extends KvHandle>(
+  handle: K,
   plan: Plan,
-): { kv: Deno.Kv; faults: { plan: Plan; counts: Counts } } & Disposable {
+): { kv: K; faults: { plan: Plan; counts: Counts } } & Disposable {
+  // Any handle KvEvent takes: a Deno.Kv, or a PostgresStore.
+  const kv = handle as unknown as Deno.Kv;
   const faults = {
     plan,
     counts: { get: 0, getMany: 0, commit: 0, watch: 0 } as Counts,
@@ -267,7 +272,7 @@ export function faulty(
     },
   });
   return {
-    kv: wrapped,
+    kv: wrapped as unknown as K,
     faults,
     [Symbol.dispose]() {
       disposed = true;

@@ -14,6 +14,7 @@
 import { KvEvent } from "../kv.ts";
 import { EventStateError } from "../event.ts";
 import { faulty, random, randomPlan, type Rates } from "./kv_faults.ts";
+import type { KvHandle } from "../kv/protocol.ts";
 
 /** One operation of one process, as it happened. */
 export type Op =
@@ -67,143 +68,176 @@ function now(): number {
 
 /**
  * Runs one process's rounds on `kv` (faults around it from `seed`) and
- * returns its history. `coordinate` is the real handle, for the end.
+ * returns its history. Any handle KvEvent takes: a `Deno.Kv`, or a
+ * `PostgresStore`; `rates` are the faults around it.
  */
 export async function runHistory(
-  kv: Deno.Kv,
+  kv: KvHandle,
   id: number,
   rounds: number,
   processes: number,
   seed: number,
+  rates: Rates = RATES,
 ): Promise<Op[]> {
   const history: Op[] = [];
   const roll = random(seed ^ 0x5eed);
-  using wrapped = faulty(kv, randomPlan(seed, RATES));
-  await using evt = new KvEvent<string>(wrapped.kv, ["history"], {
+  // No `using`: Node processes of the PostgreSQL history run this bundled,
+  // and Node 20 has no explicit resource management.
+  const wrapped = faulty(kv, randomPlan(seed, rates));
+  const evt = new KvEvent<string>(wrapped.kv, ["history"], {
     pollInterval: 20,
     callTimeout: 300,
   });
-  const waits: Promise<void>[] = [];
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    const waits: Promise<void>[] = [];
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  function wait(kind: "plain" | "timed" | "aborted"): void {
-    const start = now();
-    const op: Op & { op: "wait" } = {
-      op: "wait",
-      process: id,
-      kind,
-      start,
-      end: NaN,
-      outcome: "stranded",
+    const wait = (kind: "plain" | "timed" | "aborted"): void => {
+      const start = now();
+      const op: Op & { op: "wait" } = {
+        op: "wait",
+        process: id,
+        kind,
+        start,
+        end: NaN,
+        outcome: "stranded",
+      };
+      history.push(op);
+      let waiting: Promise<string>;
+      if (kind === "plain") {
+        waiting = evt.wait();
+      } else if (kind === "timed") {
+        op.bound = Math.floor(roll() * 200);
+        waiting = evt.wait({ timeout: op.bound });
+      } else {
+        const controller = new AbortController();
+        waiting = evt.wait({ signal: controller.signal });
+        setTimeout(() => {
+          op.bound = now();
+          controller.abort(new Error("aborted"));
+        }, Math.floor(roll() * 150));
+      }
+      waits.push(
+        waiting.then((value) => {
+          op.outcome = "value";
+          op.value = value;
+        }, (error) => {
+          op.outcome = error instanceof DOMException &&
+              error.name === "TimeoutError"
+            ? "timeout"
+            : error instanceof Error && error.message === "aborted"
+            ? "abort"
+            : "error";
+          if (op.outcome === "error") op.error = String(error);
+        }).finally(() => op.end = now()),
+      );
     };
-    history.push(op);
-    let waiting: Promise<string>;
-    if (kind === "plain") {
-      waiting = evt.wait();
-    } else if (kind === "timed") {
-      op.bound = Math.floor(roll() * 200);
-      waiting = evt.wait({ timeout: op.bound });
-    } else {
-      const controller = new AbortController();
-      waiting = evt.wait({ signal: controller.signal });
-      setTimeout(() => {
-        op.bound = now();
-        controller.abort(new Error("aborted"));
-      }, Math.floor(roll() * 150));
-    }
-    waits.push(
-      waiting.then((value) => {
-        op.outcome = "value";
-        op.value = value;
-      }, (error) => {
-        op.outcome = error instanceof DOMException &&
-            error.name === "TimeoutError"
-          ? "timeout"
-          : error instanceof Error && error.message === "aborted"
-          ? "abort"
-          : "error";
-        if (op.outcome === "error") op.error = String(error);
-      }).finally(() => op.end = now()),
-    );
-  }
 
-  async function change(
-    op: "send" | "reset",
-    call: () => Promise<void>,
-    value?: string,
-  ): Promise<void> {
-    const record: Op = {
-      op,
-      process: id,
-      start: now(),
-      end: NaN,
-      outcome: "ok",
+    const change = async (
+      op: "send" | "reset",
+      call: () => Promise<void>,
+      value?: string,
+    ): Promise<void> => {
+      const record: Op = {
+        op,
+        process: id,
+        start: now(),
+        end: NaN,
+        outcome: "ok",
+      };
+      if (value !== undefined) record.value = value;
+      history.push(record);
+      try {
+        await call();
+      } catch (error) {
+        record.outcome = error instanceof EventStateError ? "lost" : "error";
+        if (record.outcome === "error") record.error = String(error);
+      }
+      record.end = now();
     };
-    if (value !== undefined) record.value = value;
-    history.push(record);
-    try {
-      await call();
-    } catch (error) {
-      record.outcome = error instanceof EventStateError ? "lost" : "error";
-      if (record.outcome === "error") record.error = String(error);
-    }
-    record.end = now();
-  }
 
-  for (let round = 0; round < rounds; round++) {
-    wait("plain");
-    wait("timed");
-    wait("aborted");
-    await sleep(Math.floor(roll() * 40));
-    const value = `${id}:${round}`;
-    await change("send", () => evt.send(value), value);
-    wait("timed");
-    await sleep(Math.floor(roll() * 40));
-    await change("reset", () => evt.reset());
+    for (let round = 0; round < rounds; round++) {
+      wait("plain");
+      wait("timed");
+      wait("aborted");
+      await sleep(Math.floor(roll() * 40));
+      const value = `${id}:${round}`;
+      await change("send", () => evt.send(value), value);
+      wait("timed");
+      await sleep(Math.floor(roll() * 40));
+      await change("reset", () => evt.reset());
+    }
+    // The end: once every process is done, each sends once more, so that
+    // every generation anyone waits for has been sent.
+    await barrier(kv, id, processes);
+    const last = `${id}:last`;
+    await change("send", () => evt.send(last), last);
+    // Every waiter must settle now; one that does not is stranded.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(waits),
+      new Promise((r) => timer = setTimeout(r, 20_000)),
+    ]);
+    clearTimeout(timer);
+    return history;
+  } finally {
+    await evt[Symbol.asyncDispose]();
+    wrapped[Symbol.dispose]();
   }
-  // The end: once every process is done, each sends once more, so that
-  // every generation anyone waits for has been sent.
-  await barrier(kv, ["history barrier"], processes);
-  const last = `${id}:last`;
-  await change("send", () => evt.send(last), last);
-  // Every waiter must settle now; one that does not is stranded.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    Promise.all(waits),
-    new Promise((r) => timer = setTimeout(r, 20_000)),
-  ]);
-  clearTimeout(timer);
-  return history;
 }
 
-async function barrier(kv: Deno.Kv, key: Deno.KvKey, count: number) {
-  for (;;) {
-    try {
-      await kv.atomic().sum(key, 1n).commit();
-      break;
-    } catch (error) {
-      if (!/locked/.test(String(error))) throw error;
-    }
-  }
+/**
+ * Marks process `id` done, then waits until all `count` are, through the
+ * real handle; a failed call (a locked file, a dropped connection) is
+ * tried again.
+ */
+async function barrier(kv: KvHandle, id: number, count: number) {
   const deadline = performance.now() + 60_000;
-  for (;;) {
-    try {
-      const entry = await kv.get<Deno.KvU64>(key);
-      if (Number(entry.value?.value ?? 0n) >= count) return;
-    } catch (error) {
-      if (!/locked/.test(String(error))) throw error;
+  const key = (i: number) => ["history barrier", i];
+  const retried = async <R>(call: () => Promise<R>): Promise<R> => {
+    for (;;) {
+      try {
+        return await call();
+      } catch (error) {
+        if (performance.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
+  };
+  await retried(() => kv.atomic().set(key(id), true).commit());
+  const keys = Array.from({ length: count }, (_, i) => key(i));
+  for (;;) {
+    let done = 0;
+    for (let i = 0; i < keys.length; i += 10) {
+      const entries = await retried(() => kv.getMany(keys.slice(i, i + 10)));
+      done += entries.filter((entry) => entry.value === true).length;
+    }
+    if (done >= count) return;
     if (performance.now() > deadline) throw new Error("barrier timed out");
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
-/** What storage kept: each generation's value, and the head. */
-export async function truth(kv: Deno.Kv): Promise<Map<string, number>> {
+/**
+ * What storage kept: each generation's value, read generation by
+ * generation up to the head's.
+ */
+export async function truth(kv: KvHandle): Promise<Map<string, number>> {
   const sent = new Map<string, number>();
-  for await (const entry of kv.list({ prefix: ["history", "v1"] })) {
-    const [, , generation, part] = entry.key;
-    if (part === "value") sent.set(entry.value as string, generation as number);
+  const head = (await kv.get(["history", "v1"])).value as
+    | { generation: number }
+    | null;
+  const last = head?.generation ?? 0;
+  for (let generation = 0; generation <= last; generation += 10) {
+    const keys = [];
+    for (let g = generation; g <= Math.min(last, generation + 9); g++) {
+      keys.push(["history", "v1", g, "value"]);
+    }
+    for (const entry of await kv.getMany(keys)) {
+      if (entry.value !== null) {
+        sent.set(entry.value as string, entry.key[2] as number);
+      }
+    }
   }
   return sent;
 }

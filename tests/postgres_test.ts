@@ -21,6 +21,7 @@ import { EventStateError } from "../event.ts";
 import { KvEvent } from "../kv.ts";
 import { PostgresStore } from "../postgres.ts";
 import { findPostgres, type Server, startPostgres } from "./pg_server.ts";
+import { type Op, truth, violations } from "./kv_history.ts";
 
 const found = await findPostgres();
 const required = Deno.env.get("PG_REQUIRED") === "1";
@@ -73,9 +74,12 @@ function tableName(): string {
 }
 
 /** A store on its own client, closed with the client on dispose. */
-async function openStore(table = tableName()) {
+async function openStore(
+  table = tableName(),
+  options?: Parameters<Server["client"]>[0],
+) {
   const db = await database();
-  const sql = db.client();
+  const sql = db.client(options);
   const store = new PostgresStore(sql, { table });
   return {
     sql,
@@ -88,8 +92,14 @@ async function openStore(table = tableName()) {
   };
 }
 
+/** tests/kv_history.ts bundled for Node, once a test needs it (a URL). */
+let historyBundle: string | undefined;
+
 /** The command of a process of tests/runtimes/pg_process.mjs. */
-function pgProcess(runtime: "deno" | "node", ...args: string[]) {
+function pgProcess(
+  runtime: "deno" | "node",
+  ...args: string[]
+): Deno.Command {
   const script = new URL("tests/runtimes/pg_process.mjs", root).pathname;
   return runtime === "deno"
     ? new Deno.Command(Deno.execPath(), {
@@ -108,6 +118,7 @@ function pgProcess(runtime: "deno" | "node", ...args: string[]) {
     })
     : new Deno.Command("node", {
       args: [script, ...args],
+      env: historyBundle === undefined ? {} : { HISTORY_BUNDLE: historyBundle },
       stdout: "piped",
       stderr: "piped",
     });
@@ -159,7 +170,9 @@ const test = (name: string, fn: () => Promise<void>) =>
 
 test("PostgresStore: KvEvent sends, wakes, resets and answers every query", async () => {
   await using a = await openStore();
-  await using b = await openStore(a.table);
+  // A client that fetches no array types, as docs/postgres.md advises:
+  // the store passes none.
+  await using b = await openStore(a.table, { fetch_types: false });
   await using sender = new KvEvent<string>(a.store, ["deploys", 42]);
   await using waiter = new KvEvent<string>(b.store, ["deploys", 42]);
   assertEquals(await waiter.ready(), false);
@@ -498,16 +511,16 @@ test("PostgresStore: bad arguments name the value; a table of another layout is 
 test("PostgresStore: a statement that hangs is given up after callTimeout; a lost commit reply still sends once", async () => {
   await using db = await openStore();
   await db.store.setup();
-  // The real client, wrapped: its first read sleeps on the server for an
-  // hour; a read bounded by callTimeout is tried again, and answers.
+  // The real client, wrapped: its first read (after the store's setup)
+  // sleeps on the server for an hour; a read bounded by callTimeout is
+  // tried again, and answers.
   let hang = 1;
   const slow = new PostgresStore({
     unsafe: (query, params) =>
-      hang-- > 0
+      query.startsWith("SELECT") && hang-- > 0
         ? db.sql.unsafe("SELECT pg_sleep(3600)").then(() => [])
         : db.sql.unsafe(query, params),
     listen: (...args) => db.sql.listen(...args),
-    begin: (fn) => db.sql.begin(fn),
   }, { table: db.table });
   await using evt = new KvEvent<string>(slow, ["slow"], { callTimeout: 100 });
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -527,13 +540,16 @@ test("PostgresStore: a statement that hangs is given up after callTimeout; a los
   // A commit that is written, and whose reply is lost (once).
   let lose = 0;
   const lossy = new PostgresStore({
-    unsafe: (query, params) => db.sql.unsafe(query, params),
-    listen: (...args) => db.sql.listen(...args),
-    begin: async (fn) => {
-      const result = await db.sql.begin(fn);
-      if (lose-- > 0) throw new Error("read ECONNRESET");
-      return result;
+    unsafe: async (query, params) => {
+      const rows = await db.sql.unsafe(query, params);
+      if (
+        query.startsWith("SELECT") && query.includes("_commit") && lose-- > 0
+      ) {
+        throw new Error("read ECONNRESET");
+      }
+      return rows;
     },
+    listen: (...args) => db.sql.listen(...args),
   }, { table: db.table });
   await lossy.setup();
   lose = 1;
@@ -543,4 +559,124 @@ test("PostgresStore: a statement that hangs is given up after callTimeout; a los
   assertEquals(await once.wait(), "written");
   await assertRejects(() => once.send("again"), EventStateError);
   await lossy.close();
+});
+
+const HISTORY_PROCESSES = 8;
+const HISTORY_ROUNDS = Deno.env.get("STRESS") === "deep" ? 120 : 16;
+
+test("PostgresStore keeps every waiter's contract across 8 processes, Deno and Node, under faults (history check)", async () => {
+  const seed = Number(
+    Deno.env.get("FC_SEED") ?? Math.floor(Math.random() * 2 ** 31),
+  );
+  const db = await database();
+  await db.admin("DROP TABLE IF EXISTS seed_event");
+  const dir = await Deno.makeTempDir();
+  if (nodeReady) {
+    const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "bundle",
+        "--quiet",
+        "--platform=node",
+        `--output=${dir}/history.mjs`,
+        new URL("tests/kv_history.ts", root).pathname,
+      ],
+      stderr: "piped",
+    }).output();
+    assert(success, new TextDecoder().decode(stderr));
+    historyBundle = new URL(`file://${dir}/history.mjs`).href;
+  }
+  const children = Array.from(
+    { length: HISTORY_PROCESSES },
+    (_, id) =>
+      pgProcess(
+        nodeReady && id % 2 === 1 ? "node" : "deno",
+        "history",
+        db.url,
+        String(id),
+        String(HISTORY_ROUNDS),
+        String(HISTORY_PROCESSES),
+        String(seed + id),
+      ).spawn(),
+  );
+  // Faults from the server's side while they run: backends terminated
+  // (the listeners' and the pools'), and one restart of the server.
+  const roll = (() => {
+    let state = seed >>> 0 || 1;
+    return () => (state = (state * 48271) % 0x7fffffff) / 0x7fffffff;
+  })();
+  let running = true;
+  const killed = { listeners: 0, others: 0, restarts: 0 };
+  const faults = (async () => {
+    const sql = db.client({ max: 1 });
+    try {
+      for (let tick = 0; running; tick++) {
+        await new Promise((resolve) => setTimeout(resolve, 100 + roll() * 200));
+        if (!running) break;
+        try {
+          if (tick === 6) {
+            await sql.end({ timeout: 1 });
+            await db.restart();
+            killed.restarts++;
+            continue;
+          }
+          const rows = await sql.unsafe(
+            `SELECT pid, query ILIKE 'listen%' AS listener FROM pg_stat_activity
+              WHERE datname = 'postgres' AND pid <> pg_backend_pid()
+                AND backend_type = 'client backend'`,
+          );
+          // Listeners and the others by turns: both kinds are hit.
+          const kind = rows.filter((row) => row.listener === (tick % 2 === 0));
+          const row = kind[Math.floor(roll() * kind.length)];
+          if (row === undefined) continue;
+          await sql.unsafe(`SELECT pg_terminate_backend(${row.pid})`);
+          if (row.listener) killed.listeners++;
+          else killed.others++;
+        } catch {
+          // The fault client's own connection went with a restart.
+        }
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  })();
+  let histories: Op[][];
+  try {
+    histories = await Promise.all(children.map(async (child) => {
+      const { code, stdout, stderr } = await child.output();
+      assertEquals(
+        code,
+        0,
+        `seed ${seed}: ${new TextDecoder().decode(stderr)}`,
+      );
+      return parse(new TextDecoder().decode(stdout)) as Op[];
+    }));
+  } finally {
+    running = false;
+    await faults;
+    historyBundle = undefined;
+    await Deno.remove(dir, { recursive: true });
+  }
+  const ops = histories.flat();
+  await using check = await openStore("seed_event");
+  const found = violations(ops, await truth(check.store));
+  assertEquals(found, [], `seed ${seed} (replay with FC_SEED=${seed})`);
+  const outcomes = new Set(ops.map((op) => `${op.op} ${op.outcome}`));
+  for (
+    const expected of [
+      "wait value",
+      "wait timeout",
+      "wait abort",
+      "send ok",
+      "send lost",
+    ]
+  ) {
+    assert(outcomes.has(expected), `seed ${seed}: no ${expected} in the run`);
+  }
+  assert(
+    killed.restarts === 1 && killed.listeners > 0 && killed.others > 0,
+    JSON.stringify(killed),
+  );
+  console.log(
+    `seed ${seed}: ${ops.length} operations, faults ${JSON.stringify(killed)}`,
+  );
 });
