@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { KvEvent } from "@seed/event/kv";
+import { KvEvent, type KvHandle } from "@seed/event/kv";
 
 /** The options of {@linkcode createHandler}. */
 export interface SingleFlightKvOptions {
@@ -56,13 +56,14 @@ export interface SingleFlightKvOptions {
  * across every isolate and process that shares `kv`, onto one call of
  * `upstream`.
  *
- * @param kv The app's Deno KV database.
+ * @param kv The app's Deno KV database, or a `PostgresStore`
+ * (`single_flight_pg.ts`).
  * @param upstream Computes the body for a key (the path without its "/").
  * @param options The timeout, the flight's lease and the poll interval.
  * @returns The request handler.
  */
 export function createHandler(
-  kv: Deno.Kv,
+  kv: KvHandle,
   upstream: (key: string) => Promise<string>,
   options: SingleFlightKvOptions = {},
 ): (request: Request) => Promise<Response> {
@@ -81,17 +82,16 @@ export function createHandler(
   async function board(key: string): Promise<KvEvent<string>> {
     const pointer = ["flight", key];
     for (;;) {
-      const current = await unlocked(() =>
-        kv.get<{ id: number; until: number }>(pointer)
-      );
-      if (current.value !== null) {
-        const flight = open(key, current.value.id);
-        if (current.value.until > Date.now() && !(await flight.ready())) {
+      const current = await unlocked(() => kv.get(pointer));
+      const air = current.value as { id: number; until: number } | null;
+      if (air !== null) {
+        const flight = open(key, air.id);
+        if (air.until > Date.now() && !(await flight.ready())) {
           return flight; // in the air: join it
         }
         await flight[Symbol.asyncDispose]();
       }
-      const id = (current.value?.id ?? 0) + 1;
+      const id = (air?.id ?? 0) + 1;
       const { ok } = await unlocked(() =>
         kv.atomic().check(current)
           .set(pointer, { id, until: Date.now() + lease }, {
