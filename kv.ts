@@ -283,7 +283,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
       typeof handle.watch !== "function"
     ) {
       throw new TypeError(
-        `Cannot make a KvEvent: kv must be an open Deno.Kv, got ${
+        `Cannot make a KvEvent: kv must be an open Deno.Kv (or @deno/kv Kv) or a PostgresStore, got ${
           Object.prototype.toString.call(kv)
         }`,
       );

@@ -334,7 +334,7 @@ Deno.test("KvEvent() refuses bad arguments, naming them", async (t) => {
     [
       [{}, ["k"]],
       TypeError,
-      "Cannot make a KvEvent: kv must be an open Deno.Kv, got [object Object]",
+      "Cannot make a KvEvent: kv must be an open Deno.Kv (or @deno/kv Kv) or a PostgresStore, got [object Object]",
     ],
     [
       [kv, []],

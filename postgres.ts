@@ -14,7 +14,10 @@
  * import { KvEvent } from "@seed/event/kv";
  * import { PostgresStore } from "@seed/event/postgres";
  *
- * const sql = postgres("postgres://app@db.internal/app");
+ * // fetch_types: false: the store needs no array types (docs/postgres.md).
+ * const sql = postgres("postgres://app@db.internal/app", {
+ *   fetch_types: false,
+ * });
  * const store = new PostgresStore(sql); // its table: seed_event
  * await using evt = new KvEvent<string>(store, ["deploys", "v42"]);
  * await evt.send("ready"); // exactly one send per generation, on any machine
