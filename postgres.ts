@@ -87,12 +87,17 @@ export const SCHEMA_VERSION = 1;
 
 /** The most bytes one value takes serialized: Deno KV's limit, kept. */
 const VALUE_LIMIT = 65_536;
-/** A NOTIFY payload must stay under 8,000 bytes: longer keys say "all". */
+/**
+ * A NOTIFY payload must stay under 8,000 bytes: a written entry rides in it
+ * below this many bytes; above, only its key, or "*" for a longer key.
+ */
 const PAYLOAD_LIMIT = 7_000;
 /** The largest stamp a versionstamp of this store can hold (bigint's). */
 const MAX_STAMP = "09223372036854775807";
 /** What marks the setup's error for a table of another layout. */
 const LAYOUT_HINT = "@seed/event layout";
+/** How long `close()` waits at most for the statements under way. */
+const CLOSE_GRACE = 1_000;
 /** Expired rows are swept at most this often, by one of a store's commits. */
 const SWEEP_EVERY = 60_000;
 
@@ -121,7 +126,10 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
   /** What `watch()` gives: one listen for the store's streams. */
   readonly #listener: Listener;
   #closed: Error | undefined = undefined;
+  /** When the last sweep began. */
   #swept = 0;
+  /** The statements under way, settled (never rejected). */
+  readonly #running: Set<Promise<void>> = new Set();
 
   /**
    * A store on a table of the database `sql` connects to; nothing is sent
@@ -170,6 +178,10 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
       sql,
       this.#channel,
       (keys) => this.getMany(keys),
+      (stamp, hex) => ({
+        value: deserialize(hexBytes(hex)),
+        versionstamp: stampText(stamp),
+      }),
     );
   }
 
@@ -240,7 +252,7 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
     return `CREATE OR REPLACE FUNCTION ${this.#named("commit")}(
         locked text[], checked text[], stamps bigint[],
         written text[], bytes text[], lives float8[],
-        channel text, payloads text[]
+        channel text
       ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $commit$
       DECLARE next bigint;
       BEGIN
@@ -264,8 +276,15 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
             FROM unnest(written, bytes, lives) AS w(k, v, e)
           ON CONFLICT (key) DO UPDATE SET value = excluded.value,
             stamp = excluded.stamp, expires_at = excluded.expires_at;
-          -- Heard at commit, never after a rollback.
-          PERFORM pg_notify(channel, p) FROM unnest(payloads) AS p;
+          -- Heard at commit, never after a rollback: each entry written,
+          -- so that a listener needs no read (its key alone if too long).
+          PERFORM pg_notify(channel, CASE
+              WHEN octet_length(k) + octet_length(v) < ${PAYLOAD_LIMIT}
+                THEN json_build_object('k', k, 's', next::text, 'v', v)::text
+              WHEN octet_length(k) < ${PAYLOAD_LIMIT}
+                THEN json_build_object('k', k)::text
+              ELSE '*' END)
+            FROM unnest(written, bytes) AS w(k, v);
         END IF;
         RETURN true;
       END $commit$;`;
@@ -372,8 +391,7 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
       sql.unsafe(
         `SELECT ${this.#named("commit")}(${array(1, "text")},
           ${array(2, "text")}, ${array(3, "bigint")}, ${array(4, "text")},
-          ${array(5, "text")}, ${array(6, "float8")}, $7::text,
-          ${array(8, "text")}) AS ok`,
+          ${array(5, "text")}, ${array(6, "float8")}, $7::text) AS ok`,
         [
           keys,
           checks.map((check) => check.key),
@@ -382,7 +400,6 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
           [...written.values()].map((set) => set.value),
           [...written.values()].map((set) => set.expireIn),
           this.#channel,
-          [...new Set([...written.keys()].map(payloadOf))],
         ].map((param) =>
           typeof param === "string" ? param : JSON.stringify(param)
         ),
@@ -393,7 +410,9 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
     return { ok };
   }
 
-  /** Deletes expired rows, at most once a minute per store, in passing. */
+  /**
+   * Deletes expired rows, at most once a minute per store, in passing.
+   */
   #sweep(): void {
     const now = Date.now();
     if (now - this.#swept < SWEEP_EVERY) return;
@@ -418,20 +437,29 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
   watch(keys: readonly KvKey[]): ReadableStream<KvEntryMaybe[]> {
     return this.#listener.watch(
       keys,
-      new Set(keys.map((key) => payloadOf(keyText(key)))),
+      keys.map(keyText),
     );
   }
 
-  /** A statement (or transaction) of the store, once its table is there. */
-  async #run<R>(call: (sql: PostgresClient) => PromiseLike<R>): Promise<R> {
-    if (this.#closed !== undefined) throw this.#closed;
-    try {
-      await this.setup();
-      if (this.#closed !== undefined) throw this.#closed;
-      return await call(this.#sql);
-    } catch (error) {
-      throw this.#translate(error);
-    }
+  /**
+   * A statement of the store, once its table is there; `close()` waits for
+   * the statements under way.
+   */
+  #run<R>(call: (sql: PostgresClient) => PromiseLike<R>): Promise<R> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    const run = (async () => {
+      try {
+        await this.setup();
+        if (this.#closed !== undefined) throw this.#closed;
+        return await call(this.#sql);
+      } catch (error) {
+        throw this.#translate(error);
+      }
+    })();
+    const settled = run.then(() => {}, () => {});
+    this.#running.add(settled);
+    settled.then(() => this.#running.delete(settled));
+    return run;
   }
 
   /**
@@ -447,15 +475,29 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
     return error;
   }
 
-  #close(cause?: unknown): Promise<void> {
+  async #close(cause?: unknown): Promise<void> {
     this.#closed ??= closedError(cause);
-    return this.#listener.close(this.#closed);
+    // Its statements finish before the client is ended, for a while:
+    // postgres.js ends a connection still connecting for one badly (it
+    // connects after sql.end(), porsager/postgres#1097). A statement queued
+    // for a reconnect after a restart may wait many seconds: not that long.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.all([
+      this.#listener.close(this.#closed),
+      Promise.race([
+        Promise.all(this.#running),
+        new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE)),
+      ]),
+    ]);
+    clearTimeout(timer);
   }
 
   /**
    * Closes the store: its watches end, and every later call throws, as a
-   * closed `Deno.Kv` does, so `KvEvent`s on it reject their waiters. The
-   * client stays open: end it yourself.
+   * closed `Deno.Kv` does, so `KvEvent`s on it reject their waiters. It
+   * settles once the store's statements under way have finished, or after
+   * a second if they have not (one queued for a reconnect); the client
+   * stays open: end it yourself after.
    */
   close(): Promise<void> {
     return this.#close();
@@ -502,10 +544,6 @@ function keyText(key: KvKey): string {
         );
     }
   }));
-}
-
-function payloadOf(key: string): string {
-  return new TextEncoder().encode(key).length < PAYLOAD_LIMIT ? key : "*";
 }
 
 /**

@@ -3,13 +3,23 @@
  * The PostgreSQL store's `watch()`: one `LISTEN` per store, on the client's
  * listening connection, shared by every open stream, and taken back when
  * the last one closes. A stream reads its keys once the listen is
- * established, again after each notification naming one of them, and
- * again each time the client listens anew after a dropped connection
- * (notifications are lost while it is down: listen, then read).
+ * established, and again each time the client listens anew after a dropped
+ * connection (notifications are lost while it is down: listen, then read).
+ * A notification carries the entry a commit wrote: a stream applies it to
+ * its last frame, with no read, if it is newer than what the stream holds
+ * (a key's stamps grow in commit order: its commits hold its lock). One
+ * that names its key only, or `*`, or comes while a read is under way,
+ * makes the stream read.
  *
  * @module
  */
 import type { KvEntryMaybe, KvKey } from "../kv/protocol.ts";
+
+/** An entry a notification carried, decoded: its value and versionstamp. */
+export type Decode = (
+  stamp: string,
+  hex: string,
+) => { value: unknown; versionstamp: string };
 
 /** What the listener needs of its client: postgres.js `listen()`. */
 export interface Listening {
@@ -26,40 +36,46 @@ export class Listener {
   readonly #channel: string;
   /** Reads keys, as the store does. */
   readonly #read: (keys: readonly KvKey[]) => Promise<KvEntryMaybe[]>;
+  readonly #decode: Decode;
   /** The open streams. */
   readonly #streams: Set<Stream> = new Set();
   /** The listen, while any stream is open. */
   #listen: Listen | undefined = undefined;
   /** Set once closed: what every stream, and every later one, errors with. */
   #closed: unknown = undefined;
+  /** The reads under way, settled (never rejected). */
+  readonly #reads: Set<Promise<void>> = new Set();
 
   /**
    * @param client The client to listen on.
    * @param channel The channel commits notify.
    * @param read Reads keys at one point in time.
+   * @param decode Decodes the entry a notification carries.
    */
   constructor(
     client: Listening,
     channel: string,
     read: (keys: readonly KvKey[]) => Promise<KvEntryMaybe[]>,
+    decode: Decode,
   ) {
     this.#client = client;
     this.#channel = channel;
     this.#read = read;
+    this.#decode = decode;
   }
 
   /**
-   * A stream of frames for `keys`, whose commits notify one of `payloads`
-   * (or `"*"`, for any key).
+   * A stream of frames for `keys`, whose texts (as the table keys them)
+   * are `texts`.
    */
   watch(
     keys: readonly KvKey[],
-    payloads: Set<string>,
+    texts: readonly string[],
   ): ReadableStream<KvEntryMaybe[]> {
     let stream!: Stream;
     return new ReadableStream<KvEntryMaybe[]>({
       start: (controller) => {
-        stream = new Stream(keys, payloads, controller);
+        stream = new Stream(keys, texts, controller);
         if (this.#closed !== undefined) return controller.error(this.#closed);
         this.#streams.add(stream);
         const listen = this.#listen ??= this.#start();
@@ -69,12 +85,15 @@ export class Listener {
     }, { highWaterMark: 1 });
   }
 
-  /** Ends every stream with `error`, and every later one. */
-  close(error: unknown): Promise<void> {
+  /**
+   * Ends every stream with `error`, and every later one; settles once the
+   * listen is taken back and no read of its is under way.
+   */
+  async close(error: unknown): Promise<void> {
     this.#closed ??= error;
     const listen = this.#listen;
     for (const stream of [...this.#streams]) this.#fail(stream, error);
-    return listen?.stopped ?? Promise.resolve();
+    await Promise.all([listen?.stopped, ...this.#reads]);
   }
 
   #start(): Listen {
@@ -82,13 +101,7 @@ export class Listener {
       listened: () => {
         for (const stream of this.#streams) this.#readFor(stream);
       },
-      notified: (payload) => {
-        for (const stream of this.#streams) {
-          if (payload === "*" || stream.payloads.has(payload)) {
-            this.#readFor(stream);
-          }
-        }
-      },
+      notified: (payload) => this.#notified(payload),
       failed: (error) => {
         // The next stream listens anew; these end, and are reopened.
         if (this.#listen !== listen) return;
@@ -99,6 +112,50 @@ export class Listener {
     return listen;
   }
 
+  /** What a notification says: an entry written, a key, or `*` (any). */
+  #notified(payload: string): void {
+    let note: { k?: unknown; s?: unknown; v?: unknown } = {};
+    try {
+      if (payload !== "*") note = JSON.parse(payload);
+    } catch {
+      // Not the store's: read every stream, as for "*".
+    }
+    const { k, s, v } = note ?? {};
+    for (const stream of this.#streams) {
+      if (typeof k === "string" && !stream.texts.includes(k)) continue;
+      const last = stream.last;
+      if (
+        typeof k !== "string" || typeof s !== "string" ||
+        typeof v !== "string" || stream.reading || last === undefined
+      ) {
+        this.#readFor(stream);
+        continue;
+      }
+      let entry: { value: unknown; versionstamp: string };
+      try {
+        entry = this.#decode(s, v);
+      } catch {
+        this.#readFor(stream);
+        continue;
+      }
+      let frame: KvEntryMaybe[] | undefined;
+      for (const [i, text] of stream.texts.entries()) {
+        const held = last[i]!.versionstamp;
+        if (text !== k || (held !== null && held >= entry.versionstamp)) {
+          continue;
+        }
+        frame ??= [...last];
+        frame[i] = { key: stream.keys[i]!, ...entry };
+      }
+      if (frame !== undefined) this.#enqueue(stream, frame);
+    }
+  }
+
+  #enqueue(stream: Stream, frame: KvEntryMaybe[]): void {
+    stream.last = frame;
+    stream.controller.enqueue(frame);
+  }
+
   /** Reads a stream's keys, once more after the read under way if one is. */
   #readFor(stream: Stream): void {
     if (stream.reading) {
@@ -106,10 +163,10 @@ export class Listener {
       return;
     }
     stream.reading = true;
-    this.#read(stream.keys).then((entries) => {
+    const read: Promise<void> = this.#read(stream.keys).then((entries) => {
       stream.reading = false;
       if (!this.#streams.has(stream)) return;
-      stream.controller.enqueue(entries);
+      this.#enqueue(stream, entries);
       if (stream.again) {
         stream.again = false;
         this.#readFor(stream);
@@ -117,7 +174,8 @@ export class Listener {
     }, (error) => {
       stream.reading = false;
       this.#fail(stream, error);
-    });
+    }).finally(() => this.#reads.delete(read));
+    this.#reads.add(read);
   }
 
   #fail(stream: Stream, error: unknown): void {
@@ -139,19 +197,22 @@ export class Listener {
 /** One open `watch()` stream. */
 class Stream {
   readonly keys: readonly KvKey[];
-  readonly payloads: Set<string>;
+  /** Each key's text, as the table keys it. */
+  readonly texts: readonly string[];
   readonly controller: ReadableStreamDefaultController<KvEntryMaybe[]>;
+  /** The last frame given, which notified entries update. */
+  last: KvEntryMaybe[] | undefined = undefined;
   /** A read is under way; `again`: one more after it. */
   reading = false;
   again = false;
 
   constructor(
     keys: readonly KvKey[],
-    payloads: Set<string>,
+    texts: readonly string[],
     controller: ReadableStreamDefaultController<KvEntryMaybe[]>,
   ) {
     this.keys = keys;
-    this.payloads = payloads;
+    this.texts = texts;
     this.controller = controller;
   }
 }
