@@ -957,14 +957,19 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
           const heardMeanwhile = this.#seq !== since;
           const head = headOf(entry);
           this.#learn(head, entry.versionstamp, since);
-          if (head.generation === generation) {
-            if (head.sent === null && !heardMeanwhile) return; // waits on
-            if (head.sent === null || !looked) {
-              looked = head.sent !== null;
-              continue; // look again
-            }
+          if (head.generation === generation && head.sent === null) {
+            if (!heardMeanwhile) return; // waits on
+            looked = false;
+            continue; // look again
           }
-          // Gone (the head moved past it, or went back): expired. No
+          // Sent, or moved past it, since the outcome was read (a stale
+          // frame made us look before the send): the outcome is there now,
+          // unless it expired. Look once more.
+          if (head.generation >= generation && !looked) {
+            looked = true;
+            continue;
+          }
+          // Gone (still no outcome, or the head went back): expired. No
           // outcome will come; its waiters reject.
           return this.#feed(generation, {
             ok: false,
