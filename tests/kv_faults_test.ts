@@ -534,3 +534,46 @@ Deno.test("KvEvent disposal rejects a waiter still in its first read", async () 
   assertInstanceOf(result.reason, DOMException);
   assertEquals(result.reason.name, "AbortError");
 });
+
+Deno.test("KvEvent does not call a generation expired when a stale frame made it look just before the send", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  const other = await file.open();
+  // The waiter's handle: the real one, whose watch frames are held (the
+  // test delivers one, late) and whose get() can be slowed.
+  let frames: ReadableStreamDefaultController<Deno.KvEntryMaybe<unknown>[]>;
+  let slowGet = 0;
+  const held = {
+    get: async (key: Deno.KvKey) => {
+      if (slowGet > 0) await new Promise((r) => setTimeout(r, slowGet));
+      return await kv.get(key);
+    },
+    getMany: (keys: Deno.KvKey[]) => kv.getMany(keys),
+    atomic: () => kv.atomic(),
+    watch: () =>
+      new ReadableStream<Deno.KvEntryMaybe<unknown>[]>({
+        start: (controller) => {
+          frames = controller;
+        },
+      }),
+  };
+  await using sender = new KvEvent<string>(other, ["late frame"]);
+  await using waiter = new KvEvent<string>(held, ["late frame"], {
+    pollInterval: Infinity,
+  });
+  await sender.send("a");
+  // A real frame of generation 0, sent: stale once the event moves on.
+  const stale = await kv.get(["late frame", "v1"]);
+  await sender.reset();
+  const woken = waiter.wait({ timeout: 5_000 }).catch((error) => error);
+  await waiter.wait({ timeout: 0 }).catch(() => {}); // generation 1 read
+  // The stale frame makes the waiter look for generation 1's outcome (none
+  // yet); its head read that follows answers after 1 was sent and reset.
+  slowGet = 300;
+  frames!.enqueue([stale]);
+  await new Promise((r) => setTimeout(r, 50));
+  await sender.send("b");
+  await sender.reset();
+  assertEquals(await woken, "b");
+  other.close();
+});
