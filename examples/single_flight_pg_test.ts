@@ -115,7 +115,8 @@ Deno.test({
       // One upstream call per flight, across both processes.
       assertEquals(
         lines.filter((line) => line.startsWith("upstream")).sort(),
-        Array.from({ length: FLIGHTS }, (_, i) => `upstream report${i}`),
+        Array.from({ length: FLIGHTS }, (_, i) => `upstream report${i}`)
+          .sort(),
       );
     } finally {
       db.stopSync();
