@@ -374,6 +374,29 @@ Deno.test("Waiters compacts its queue, heaps and groups as most of a crowd leave
   assertEquals(room.groups.size, 0);
 });
 
+Deno.test("Waiters keeps its heap bound when a small crowd loses more than half", async () => {
+  // 60 timed waiters, 40 leave: the 33rd leaves with more than half of the
+  // heap dead, so only the "more than half" rule compacts it there.
+  using time = new FakeMonotonicTime(0);
+  const waiters = new Waiters<string>(undefined, "wait() on Event");
+  const room = waiters as unknown as Room;
+  const { signals, outcomes } = crowd(waiters, 60, (i) => 100 + i);
+  const turns = new Set([room.queue[0]!.turn!]);
+  for (const i of signals.keys()) {
+    if (i % 3 === 2) continue;
+    signals[i]!.fire(`gone ${i}`);
+    checkRoom(room, turns, new Set());
+  }
+  assertEquals(room.heap.length - room.heapDead, 20);
+  assert(room.heap.length < 60, "the heap was never compacted");
+  time.tick(200);
+  await null;
+  assertEquals(
+    outcomes.filter((o) => o.endsWith("TimeoutError")).length,
+    20,
+  );
+});
+
 Deno.test("Waiters fails the waiters of a turn whose re-arm throws, and only those", async () => {
   using time = new FakeMonotonicTime(0);
   const waiters = new Waiters<string>(undefined, "wait() on Event");
