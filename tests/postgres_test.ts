@@ -627,7 +627,7 @@ test("PostgresStore keeps every waiter's contract across 8 processes, Deno and N
   let running = true;
   const killed = { listeners: 0, others: 0, restarts: 0 };
   const faults = (async () => {
-    const sql = db.client({ max: 1 });
+    let sql = db.client({ max: 1 });
     try {
       for (let tick = 0; running; tick++) {
         await new Promise((resolve) => setTimeout(resolve, 100 + roll() * 200));
@@ -637,6 +637,7 @@ test("PostgresStore keeps every waiter's contract across 8 processes, Deno and N
             await sql.end({ timeout: 1 });
             await db.restart();
             killed.restarts++;
+            sql = db.client({ max: 1 }); // the ended one asks nothing more
             continue;
           }
           const rows = await sql.unsafe(
