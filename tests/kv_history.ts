@@ -242,6 +242,29 @@ export async function truth(kv: KvHandle): Promise<Map<string, number>> {
   return sent;
 }
 
+/** The kinds of outcome every run must show, or it tested too little. */
+const EXPECTED = [
+  "wait value",
+  "wait timeout",
+  "wait abort",
+  "send ok",
+  "send lost",
+];
+
+/**
+ * What a run got wrong: its violations, and each kind of outcome it never
+ * showed (a run without them proves too little). Empty if it is sound.
+ */
+export function problems(ops: Op[], stored: Map<string, number>): string[] {
+  const outcomes = new Set(ops.map((op) => `${op.op} ${op.outcome}`));
+  return [
+    ...violations(ops, stored),
+    ...EXPECTED.filter((kind) => !outcomes.has(kind)).map((kind) =>
+      `no ${kind} in the run`
+    ),
+  ];
+}
+
 /**
  * The violations of a history: empty if every rule holds.
  *
