@@ -23,6 +23,7 @@
  */
 import { KvEvent } from "../kv.ts";
 import { Watcher } from "../kv/watcher.ts";
+import { percentile, polled, readsSettled, sleep } from "./_kv_bench.ts";
 import { unlocked } from "../examples/single_flight_kv.ts";
 import { kvProcess } from "../tests/kv_process.ts";
 import { faulty } from "../tests/kv_faults.ts";
@@ -37,13 +38,7 @@ const dir = await Deno.makeTempDir({ prefix: "bench_kv_" });
 const path = `${dir}/kv.sqlite3`;
 const [a, b] = [await Deno.openKv(path), await Deno.openKv(path)];
 const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const gc = (globalThis as { gc?: () => void }).gc;
-
-function percentile(values: number[], p: number): number {
-  const sorted = values.toSorted((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 console.log(
   `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores\n`,
@@ -88,23 +83,12 @@ for (const [name, options, pollsAMinute] of settings) {
       (_, i) => new KvEvent<number>(kv, ["cost", size, i], options),
     );
     const waits = events.map((evt) => evt.wait());
-    // Until the first reads are done: no read for 300 ms.
-    for (let last = -1; last !== reads();) {
-      last = reads();
-      await sleep(300);
-    }
+    await readsSettled(reads); // the first reads done
     const watcher = Watcher.of(kv);
     // What started the waits: all reads so far, less any poll among them.
     const [settled, early] = [reads(), watcher.polls];
-    /** Until `n` more polls have read (bounded: 5 s), if it polls. */
-    const polled = async (n: number) => {
-      const from = watcher.polls;
-      for (let i = 0; i < 100 && watcher.polls < from + n; i++) {
-        if (pollsAMinute === 0) break;
-        await sleep(50);
-      }
-    };
-    await polled(1); // the first poll, then the heap between two polls
+    // The first poll, then the heap between two polls (if it polls).
+    if (pollsAMinute > 0) await polled(watcher, 1);
     // Every stream's first frame in: with no poll to wait for, at 10,000
     // events the frames of 1,000 streams were still arriving 100 ms after
     // the last read.
@@ -113,7 +97,7 @@ for (const [name, options, pollsAMinute] of settings) {
     const heap = (Deno.memoryUsage().heapUsed - heapBefore) / size;
     const streams = watcher.streams;
     const [polls, before] = [watcher.polls, reads()];
-    await polled(1);
+    if (pollsAMinute > 0) await polled(watcher, 1);
     const perPoll = watcher.polls > polls ? reads() - before : 0;
     const start = settled - early * perPoll;
     for (const evt of events) await evt[Symbol.asyncDispose]();

@@ -22,6 +22,7 @@
 import { KvEvent } from "../kv.ts";
 import { PostgresStore } from "../postgres.ts";
 import { Watcher } from "../kv/watcher.ts";
+import { percentile, polled, readsSettled, sleep } from "./_kv_bench.ts";
 import { faulty } from "../tests/kv_faults.ts";
 import { findPostgres, startPostgres } from "../tests/pg_server.ts";
 
@@ -36,13 +37,7 @@ const sizes = [1, 100, 1_000, 10_000].map((n) =>
   Math.max(1, Math.round(n * scale))
 );
 const now = () => performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const gc = (globalThis as { gc?: () => void }).gc;
-
-function percentile(values: number[], p: number): number {
-  const sorted = values.toSorted((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 const db = await startPostgres(found.bin);
 const admin = db.client({ max: 1, fetch_types: false });
@@ -83,27 +78,16 @@ try {
       (_, n) => new KvEvent<number>(kv, ["cost", i, n]),
     );
     const waits = events.map((evt) => evt.wait());
-    // Until the first reads are done: no read for 300 ms.
-    for (let last = -1; last !== reads();) {
-      last = reads();
-      await sleep(300);
-    }
+    await readsSettled(reads); // the first reads done
     const watcher = Watcher.of(kv);
     const [settled, early] = [reads(), watcher.polls];
-    /** Until `n` more polls have read (bounded: 5 s). */
-    const polled = async (n: number) => {
-      const from = watcher.polls;
-      for (let t = 0; t < 100 && watcher.polls < from + n; t++) {
-        await sleep(50);
-      }
-    };
-    await polled(1);
+    await polled(watcher, 1);
     await sleep(100);
     gc?.();
     const heap = (Deno.memoryUsage().heapUsed - heapBefore) / size;
     const [held, listening] = await connections();
     const [polls, before] = [watcher.polls, reads()];
-    await polled(1);
+    await polled(watcher, 1);
     const perPoll = watcher.polls > polls ? reads() - before : 0;
     const start = settled - early * perPoll;
     for (const evt of events) await evt[Symbol.asyncDispose]();
