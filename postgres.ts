@@ -278,13 +278,14 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
             stamp = excluded.stamp, expires_at = excluded.expires_at;
           -- Heard at commit, never after a rollback: each entry written,
           -- so that a listener needs no read (its key alone if too long).
+          -- Measured as sent: JSON escapes the key's quotes again.
           PERFORM pg_notify(channel, CASE
-              WHEN octet_length(k) + octet_length(v) < ${PAYLOAD_LIMIT}
-                THEN json_build_object('k', k, 's', next::text, 'v', v)::text
-              WHEN octet_length(k) < ${PAYLOAD_LIMIT}
-                THEN json_build_object('k', k)::text
+              WHEN octet_length(p.whole) < ${PAYLOAD_LIMIT} THEN p.whole
+              WHEN octet_length(p.bare) < ${PAYLOAD_LIMIT} THEN p.bare
               ELSE '*' END)
-            FROM unnest(written, bytes) AS w(k, v);
+            FROM unnest(written, bytes) AS w(k, v), LATERAL (SELECT
+              json_build_object('k', k, 's', next::text, 'v', v)::text AS whole,
+              json_build_object('k', k)::text AS bare) AS p;
         END IF;
         RETURN true;
       END $commit$;`;

@@ -692,3 +692,19 @@ test("PostgresStore keeps every waiter's contract across 8 processes, Deno and N
     `seed ${seed}: ${ops.length} operations, faults ${JSON.stringify(killed)}`,
   );
 });
+
+test("PostgresStore sends on a key whose notification JSON escapes to past NOTIFY's limit", async () => {
+  // 2,000 quotes: the key's text is about 4 KB, its notification (JSON
+  // escapes each escaped quote again) about 8 KB, past pg_notify's limit.
+  await using a = await openStore();
+  await using b = await openStore(a.table);
+  const key = ["quotes", '"'.repeat(2_000)];
+  await using sender = new KvEvent<string>(a.store, key);
+  await using waiter = new KvEvent<string>(b.store, key, {
+    pollInterval: 600_000, // woken by the notification ("*"), not a poll
+  });
+  const woken = waiter.wait({ timeout: 5_000 }).catch((error) => error);
+  await waiter.wait({ timeout: 0 }).catch(() => {});
+  await sender.send("sent");
+  assertEquals(await woken, "sent");
+});
