@@ -43,8 +43,6 @@ export class Listener {
   #listen: Listen | undefined = undefined;
   /** Set once closed: what every stream, and every later one, errors with. */
   #closed: unknown = undefined;
-  /** The reads under way, settled (never rejected). */
-  readonly #reads: Set<Promise<void>> = new Set();
 
   /**
    * @param client The client to listen on.
@@ -87,13 +85,14 @@ export class Listener {
 
   /**
    * Ends every stream with `error`, and every later one; settles once the
-   * listen is taken back and no read of its is under way.
+   * listen is taken back (its reads are the store's statements, which the
+   * store's `close()` waits for).
    */
-  async close(error: unknown): Promise<void> {
+  close(error: unknown): Promise<void> {
     this.#closed ??= error;
     const listen = this.#listen;
     for (const stream of [...this.#streams]) this.#fail(stream, error);
-    await Promise.all([listen?.stopped, ...this.#reads]);
+    return listen?.stopped ?? Promise.resolve();
   }
 
   #start(): Listen {
@@ -131,6 +130,8 @@ export class Listener {
         this.#readFor(stream);
         continue;
       }
+      // Decoded for each stream, as each Deno KV stream decodes its own: a
+      // waiter that changes its value changes no other stream's.
       let entry: { value: unknown; versionstamp: string };
       try {
         entry = this.#decode(s, v);
@@ -163,7 +164,7 @@ export class Listener {
       return;
     }
     stream.reading = true;
-    const read: Promise<void> = this.#read(stream.keys).then((entries) => {
+    this.#read(stream.keys).then((entries) => {
       stream.reading = false;
       if (!this.#streams.has(stream)) return;
       this.#enqueue(stream, entries);
@@ -174,8 +175,7 @@ export class Listener {
     }, (error) => {
       stream.reading = false;
       this.#fail(stream, error);
-    }).finally(() => this.#reads.delete(read));
-    this.#reads.add(read);
+    });
   }
 
   #fail(stream: Stream, error: unknown): void {
