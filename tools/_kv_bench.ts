@@ -1,7 +1,7 @@
 // Copyright 2026 the @seed/event authors. MIT license.
 /**
  * What `bench:kv` and `bench:pg` share: waiting for a handle's reads to
- * settle and for its watcher's polls, and percentiles.
+ * settle and for its watcher's polls, percentiles, and a latency row.
  *
  * @module
  */
@@ -28,4 +28,22 @@ export async function polled(watcher: Watcher, n: number): Promise<void> {
 export function percentile(values: number[], p: number): number {
   const sorted = values.toSorted((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** Prints a Markdown row of wake latencies, with the ratio to `floor`'s p50. */
+export function latencyRow(
+  what: string,
+  samples: number[],
+  floor?: number[],
+): void {
+  const ratio = floor === undefined
+    ? ""
+    : ` (${
+      (percentile(samples, 0.5) / percentile(floor, 0.5)).toFixed(2)
+    }x the floor)`;
+  console.log(
+    `| ${what} | ${percentile(samples, 0.5).toFixed(1)} ms${ratio} | ${
+      percentile(samples, 0.99).toFixed(1)
+    } ms | ${samples.length} |`,
+  );
 }

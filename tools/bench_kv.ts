@@ -23,7 +23,7 @@
  */
 import { KvEvent } from "../kv.ts";
 import { Watcher } from "../kv/watcher.ts";
-import { percentile, polled, readsSettled, sleep } from "./_kv_bench.ts";
+import { latencyRow as row, polled, readsSettled, sleep } from "./_kv_bench.ts";
 import { unlocked } from "../examples/single_flight_kv.ts";
 import { kvProcess } from "../tests/kv_process.ts";
 import { faulty } from "../tests/kv_faults.ts";
@@ -157,19 +157,6 @@ console.log(
 
 console.log("\n| wake latency, send() to the waiter | p50 | p99 | rounds |");
 console.log("| --- | ---: | ---: | ---: |");
-
-function row(what: string, samples: number[], floor?: number[]): void {
-  const ratio = floor === undefined
-    ? ""
-    : ` (${
-      (percentile(samples, 0.5) / percentile(floor, 0.5)).toFixed(2)
-    }x the floor)`;
-  console.log(
-    `| ${what} | ${percentile(samples, 0.5).toFixed(1)} ms${ratio} | ${
-      percentile(samples, 0.99).toFixed(1)
-    } ms | ${samples.length} |`,
-  );
-}
 
 /** Watch: the floor and KvEvent, interleaved round by round. */
 {

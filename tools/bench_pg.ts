@@ -22,7 +22,7 @@
 import { KvEvent } from "../kv.ts";
 import { PostgresStore } from "../postgres.ts";
 import { Watcher } from "../kv/watcher.ts";
-import { percentile, polled, readsSettled, sleep } from "./_kv_bench.ts";
+import { latencyRow as row, polled, readsSettled, sleep } from "./_kv_bench.ts";
 import { faulty } from "../tests/kv_faults.ts";
 import { findPostgres, startPostgres } from "../tests/pg_server.ts";
 
@@ -112,18 +112,7 @@ try {
     "\n| wake latency, start of the send to the waiter resumed | p50 | p99 | rounds |",
   );
   console.log("| --- | ---: | ---: | ---: |");
-  const row = (what: string, samples: number[], floor?: number[]) => {
-    const ratio = floor === undefined
-      ? ""
-      : ` (${
-        (percentile(samples, 0.5) / percentile(floor, 0.5)).toFixed(2)
-      }x the floor)`;
-    console.log(
-      `| ${what} | ${percentile(samples, 0.5).toFixed(1)} ms${ratio} | ${
-        percentile(samples, 0.99).toFixed(1)
-      } ms | ${samples.length} |`,
-    );
-  };
+
   // Two clients, as two machines: the waiter's and the sender's.
   const [one, two] = [
     db.client({ fetch_types: false }),
