@@ -34,8 +34,10 @@ import {
   type WaitOptions,
 } from "./event.ts";
 import {
+  carried,
   Dropped,
   EventStore,
+  FRESH_HEAD,
   type Head,
   headKey,
   headOf,
@@ -45,6 +47,7 @@ import {
   type KvKey,
   type Outcome,
   Pending,
+  type Versioned,
 } from "./kv/protocol.ts";
 import { type Subscriber, Watcher } from "./kv/watcher.ts";
 import {
@@ -159,6 +162,12 @@ let hear: (evt: KvEvent<unknown>, entry: KvEntryMaybe) => void;
 /** Set in KvEvent's static block: its handle was closed. */
 let close: (evt: KvEvent<unknown>, error: unknown) => void;
 
+/** An absent head, as a send guesses it when it knows none. */
+const FRESH: Versioned = Object.freeze({
+  head: FRESH_HEAD,
+  versionstamp: null,
+});
+
 /** The `#live` of every instance with no waiter. */
 const NO_COHORTS: readonly Cohort[] = Object.freeze([]);
 
@@ -257,6 +266,8 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * counts what was): a poll's absent answer may be older than a frame.
    */
   #known: Head | undefined = undefined;
+  /** `#known`'s versionstamp: `null` if absent, `undefined` if ours. */
+  #knownStamp: string | null | undefined = undefined;
   #stamp: string | undefined = undefined;
   #seq = 0;
   /**
@@ -365,7 +376,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * unsent.
    */
   async send(value: T): Promise<void> {
-    this.#ours(await this.#store.claim({ ok: true, value }));
+    this.#ours(await this.#store.claim({ ok: true, value }, this.#unsent()));
   }
 
   /**
@@ -378,7 +389,20 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
    * @throws {RangeError | TypeError} As {@linkcode KvEvent.prototype.send}.
    */
   async sendException(error: unknown): Promise<void> {
-    this.#ours(await this.#store.claim({ ok: false, error }));
+    this.#ours(await this.#store.claim({ ok: false, error }, this.#unsent()));
+  }
+
+  /**
+   * The head a send may claim without reading it first: the newest read
+   * or heard, if unsent; none read yet, the event as fresh. A wrong guess
+   * costs a failed check, then the read.
+   */
+  #unsent(): Versioned | undefined {
+    const head = this.#known;
+    if (head === undefined) return FRESH;
+    const versionstamp = this.#knownStamp;
+    if (head.sent !== null || versionstamp === undefined) return undefined;
+    return { head, versionstamp };
   }
 
   /**
@@ -657,7 +681,8 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
   async #outcome(): Promise<Outcome | null> {
     const head = await this.#head();
     if (head.sent === null) return null;
-    return await this.#store.outcome(head.generation); // null: expired
+    return carried(head.sent) ??
+      await this.#store.outcome(head.generation); // null: expired
   }
 
   /**
@@ -682,6 +707,7 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     }
     if (newer) {
       this.#known = head;
+      this.#knownStamp = stamp;
       this.#seq++;
     }
   }
@@ -824,9 +850,8 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
         const entry = await this.#store.head(this.#pending());
         const head = headOf(entry);
         this.#learn(head, entry.versionstamp, since);
-        const outcome = head.sent === null
-          ? null
-          : await this.#store.outcome(head.generation, this.#pending());
+        const outcome = head.sent === null ? null : carried(head.sent) ??
+          await this.#store.outcome(head.generation, this.#pending());
         read = { head, outcome };
       } catch (error) {
         if (isClosed(error)) read = { ended: closedError(this.#name, error) };
@@ -918,11 +943,12 @@ export class KvEvent<T = void> implements AsyncDisposable, Waitable {
     for (const cohort of this.#live) {
       const { generation } = cohort;
       if (generation === -1 || cohort.ready()) continue;
-      if (
-        generation !== head.generation ||
-        (generation === head.generation && head.sent !== null)
-      ) {
-        this.#fetch(generation);
+      if (generation !== head.generation) this.#fetch(generation);
+      else if (head.sent !== null) {
+        // What was sent, if it rides in the head: no read.
+        const outcome = carried(head.sent);
+        if (outcome === undefined) this.#fetch(generation);
+        else this.#feed(generation, outcome);
       }
     }
   }

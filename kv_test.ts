@@ -15,6 +15,7 @@ import { assertSpyCalls, spy, stub } from "@std/testing/mock";
 import { EventStateError } from "./mod.ts";
 import { KvEvent } from "./kv.ts";
 import { kvProcess, queries } from "./tests/kv_process.ts";
+import { faulty, quiet } from "./tests/kv_faults.ts";
 import { assertTimesOut, kvFile, settled } from "./tests/_helpers.ts";
 
 const RESEND = "Trying to re-send() an already-triggered event.";
@@ -207,11 +208,139 @@ Deno.test("KvEvent passes expireIn to every key it writes", async () => {
     };
     return op;
   });
-  await using evt = new KvEvent<number>(kv, ["expiring"], { expireIn: 60_000 });
+  await using evt = new KvEvent<number | string>(kv, ["expiring"], {
+    expireIn: 60_000,
+  });
   await evt.send(1);
   await evt.reset();
-  // A send writes the value, the outcome and the head; a reset the head.
-  assertEquals(sets, Array(4).fill({ expireIn: 60_000 }));
+  await evt.send("x".repeat(2_000));
+  // A send writes the outcome and the head, and a value too large to ride
+  // in them under a key of its own; a reset writes the head.
+  assertEquals(sets, Array(6).fill({ expireIn: 60_000 }));
+});
+
+Deno.test("KvEvent carries a small value in the head: a waiter woken by it reads nothing more (issue 30)", async () => {
+  await using file = await kvFile();
+  using wrapped = faulty(await file.open(), quiet());
+  await using waiter = new KvEvent<string>(wrapped.kv, ["inline"], {
+    pollInterval: Infinity,
+  });
+  await using sender = new KvEvent<string>(await file.open(), ["inline"]);
+  const { counts } = wrapped.faults;
+  const reads = () => counts.get + counts.getMany;
+  for (
+    const [value, after] of [["small", 0], ["x".repeat(2_000), 1]] as const
+  ) {
+    const waiting = waiter.wait();
+    await waiter.wait({ timeout: 0 }).catch(() => {}); // its read done
+    const before = reads();
+    await sender.send(value);
+    assertEquals(await waiting, value);
+    // A value over INLINE_LIMIT: one read of the generation's outcome.
+    assertEquals(reads() - before, after, `reads to wake for ${value.length}`);
+    await sender.reset();
+  }
+});
+
+Deno.test("KvEvent send() claims a head it knows unsent without reading it again (issue 30)", async () => {
+  await using file = await kvFile();
+  using wrapped = faulty(await file.open(), quiet());
+  const { counts } = wrapped.faults;
+  const key = ["guess"];
+  await using elsewhere = new KvEvent<string>(await file.open(), key);
+  const calls = () => {
+    const { get, getMany, commit } = counts;
+    return () => ({
+      reads: counts.get + counts.getMany - get - getMany,
+      commits: counts.commit - commit,
+    });
+  };
+  // Knowing nothing, a send takes the event as fresh: one commit.
+  {
+    await using evt = new KvEvent<string>(wrapped.kv, key);
+    const since = calls();
+    await evt.send("first");
+    assertEquals(since(), { reads: 0, commits: 1 });
+    assertEquals(await elsewhere.poll(), "first");
+  }
+  // Wrong (sent and reset elsewhere): the check fails, the head is read.
+  {
+    await elsewhere.reset();
+    await using evt = new KvEvent<string>(wrapped.kv, key);
+    const since = calls();
+    await evt.send("second");
+    assertEquals(since(), { reads: 1, commits: 2 });
+    assertEquals(await elsewhere.poll(), "second");
+    // Known sent: read again, and refused.
+    await assertRejects(() => evt.send("third"), EventStateError, RESEND);
+  }
+  // Known unsent from a read: one commit.
+  {
+    await using evt = new KvEvent<string>(wrapped.kv, key);
+    await elsewhere.reset();
+    assertEquals(await evt.ready(), false);
+    const since = calls();
+    await evt.send("fourth");
+    assertEquals(since(), { reads: 0, commits: 1 });
+  }
+  // Stale: sent elsewhere since it read; refused, never sent twice.
+  {
+    await using stale = new KvEvent<string>(wrapped.kv, key);
+    await elsewhere.reset();
+    assertEquals(await stale.ready(), false);
+    await elsewhere.send("fifth");
+    await assertRejects(() => stale.send("sixth"), EventStateError, RESEND);
+    assertEquals(await stale.poll(), "fifth");
+  }
+});
+
+Deno.test("KvEvent gives each instance its own copy of a value, as Deno KV stores it (issue 30)", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  class Point {
+    constructor(readonly x: number, readonly y: number) {}
+  }
+  await using a = new KvEvent<unknown>(kv, ["copies"]);
+  await using b = new KvEvent<unknown>(kv, ["copies"]);
+  const waits = [a.wait(), a.wait(), b.wait()];
+  const point = new Point(1, 2);
+  await a.send(point);
+  const [first, second, third] = await Promise.all(waits);
+  // The sender's own waiters get what storage holds, not its object.
+  assertEquals(first, { x: 1, y: 2 });
+  assertStrictEquals(Object.getPrototypeOf(first), Object.prototype);
+  assertStrictEquals(first, second); // one instance's waiters share, as Event's
+  assert(first !== third, "two instances share one value object");
+  assertEquals(third, { x: 1, y: 2 });
+  // What Deno KV stores outside V8's format comes back as Deno KV gives it.
+  for (const value of [new Deno.KvU64(5n), new Uint8Array([1, 2, 3])]) {
+    await a.reset();
+    const waiting = b.wait();
+    await a.send(value);
+    const got = await waiting;
+    assertStrictEquals(
+      Object.getPrototypeOf(got),
+      Object.getPrototypeOf(value),
+    );
+    assertEquals(got, value);
+    assertEquals(await b.poll(), value);
+  }
+});
+
+Deno.test("KvEvent rejects the waiters of a head whose inline bytes are not V8's, naming why (issue 30)", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  await kv.set(["garbled", "v1"], {
+    generation: 0,
+    sent: { ok: true, sender: "elsewhere", inline: new Uint8Array([1, 2]) },
+    reset: null,
+  });
+  await using evt = new KvEvent<unknown>(kv, ["garbled"]);
+  await assertRejects(
+    () => evt.wait({ timeout: 1_000 }),
+    TypeError,
+    "Cannot read what was sent: its bytes are not V8's format",
+  );
 });
 
 Deno.test("KvEvent has exactly one send winner per generation across 8 processes", async () => {

@@ -11,12 +11,15 @@
  *   is the current generation, `sent` says whether (and how, and by whom) it
  *   was sent, `reset` who made it. One key per event: `ready()` and `poll()`
  *   read it once, and a watch needs it alone. Absent: generation 0, fresh.
- * - `[...k, "v1", g]`: generation `g`'s outcome, `{ ok, sender }`, written
- *   once, in the commit that sends `g`; readable by `g`'s late waiters after
- *   `reset()` moved the head on.
- * - `[...k, "v1", g, "value"]`: what was sent in `g`, as it was given for a
- *   value (so anything `kv.set()` stores is sendable), encoded for an
- *   exception.
+ * - `[...k, "v1", g]`: generation `g`'s outcome, `{ ok, sender, inline? }`,
+ *   written once, in the commit that sends `g`; readable by `g`'s late
+ *   waiters after `reset()` moved the head on. The head's `sent` is the
+ *   same record.
+ * - What was sent in `g` (as it was given for a value, encoded for an
+ *   exception): if it takes at most `INLINE_LIMIT` bytes serialized, as
+ *   `inline`, its V8 serialization, in both records above, so that a waiter
+ *   woken by the head reads nothing more; else under `[...k, "v1", g,
+ *   "value"]`, as it was given (so anything `kv.set()` stores is sendable).
  *
  * 0.2.0 wrote `[...k, "generation"]` and `[...k, "state", g]`; neither
  * version reads the other's keys, so they never misread each other (nor see
@@ -24,7 +27,7 @@
  *
  * @module
  */
-import { serialize } from "node:v8";
+import { deserialize, serialize } from "node:v8";
 import { EventStateError } from "../event.ts";
 import {
   Alarm,
@@ -133,6 +136,11 @@ export function storeName(kv: KvHandle): string {
 export interface Sent {
   ok: boolean;
   sender: string;
+  /**
+   * What was sent, V8-serialized, if it takes at most `INLINE_LIMIT`
+   * bytes; else it sits under the generation's value key.
+   */
+  inline?: Uint8Array;
 }
 
 /** The head record: the current generation and whether it was sent. */
@@ -154,6 +162,12 @@ export const FRESH_HEAD: Head = { generation: 0, sent: null, reset: null };
 
 /** Deno KV refuses a value whose V8 serialization is larger than this. */
 export const VALUE_LIMIT = 65_536;
+/**
+ * What was sent rides in the head (and the outcome record) up to this many
+ * bytes serialized: a waiter woken by the head then reads nothing more. A
+ * PostgreSQL notification carries such a head whole.
+ */
+export const INLINE_LIMIT = 1_024;
 /** Deno KV's most keys in one `getMany()` or `watch()`. */
 export const KEYS_PER_CALL = 10;
 
@@ -172,6 +186,79 @@ function valueKey(key: KvKey, generation: number): KvKey {
 /** The head a read gave: absent is generation 0, fresh. */
 export function headOf(entry: KvEntryMaybe): Head {
   return (entry.value as Head | null) ?? FRESH_HEAD;
+}
+
+/** A head and the versionstamp it was read at (`null`: absent). */
+export interface Versioned {
+  head: Head;
+  versionstamp: string | null;
+}
+
+function versioned(entry: KvEntryMaybe): Versioned {
+  return { head: headOf(entry), versionstamp: entry.versionstamp };
+}
+
+/**
+ * What was sent, serialized, if small enough to ride in the head: not what
+ * Deno KV stores outside V8's format (a `KvU64`, or bytes at the top), nor
+ * what cannot be serialized (the commit then refuses it, as it would).
+ */
+function inlined(stored: unknown): Serialized {
+  if (ArrayBuffer.isView(stored) || isKvU64(stored)) return {};
+  try {
+    const bytes = serialize(stored);
+    return bytes.length <= INLINE_LIMIT
+      ? { inline: new Uint8Array(bytes) }
+      : {};
+  } catch (error) {
+    return { error };
+  }
+}
+
+/**
+ * What serializing a value gave: its bytes if small, or the error if it
+ * threw (kept, so that a refusal does not serialize it once more to say
+ * why: its getters run at most twice, here and in the commit).
+ */
+interface Serialized {
+  inline?: Uint8Array;
+  error?: unknown;
+}
+
+/** Whether a value is a `KvU64`, Deno's or `@deno/kv`'s. */
+function isKvU64(value: unknown): boolean {
+  try {
+    return typeof value === "object" && value !== null &&
+      value.constructor?.name === "KvU64";
+  } catch {
+    return false; // a Proxy's trap threw: V8 serializes it as an object
+  }
+}
+
+/**
+ * The outcome a record carries inline, rebuilt: each call gives its own
+ * copy, as each read of Deno KV does; `undefined` if not inline.
+ */
+export function carried(sent: Sent): Outcome | undefined {
+  const { inline } = sent;
+  if (!(inline instanceof Uint8Array)) return undefined;
+  let stored: unknown;
+  try {
+    stored = deserialize(inline);
+  } catch (error) {
+    return {
+      ok: false,
+      error: new TypeError(
+        `Cannot read what was sent: its bytes are not V8's format (${
+          error instanceof Error ? error.message : String(error)
+        })`,
+        { cause: error },
+      ),
+    };
+  }
+  return sent.ok
+    ? { ok: true, value: stored }
+    : { ok: false, error: decodeError(stored) };
 }
 
 /**
@@ -221,41 +308,58 @@ export class EventStore {
     );
     const record = sent!.value as Sent | null;
     if (record === null) return null;
-    return record.ok
-      ? { ok: true, value: value!.value }
-      : { ok: false, error: decodeError(value!.value) };
+    return carried(record) ??
+      (record.ok
+        ? { ok: true, value: value!.value }
+        : { ok: false, error: decodeError(value!.value) });
   }
 
   /**
    * Claims the current generation for `outcome`, once: one atomic commit
    * that checks the head is unchanged and unsent. Throws `EventStateError`
    * if it was sent.
+   *
+   * @param known A head the caller last read and its versionstamp, if it
+   * says unsent: tried first without reading it again (a check of a stale
+   * one fails, and the head is read).
    */
-  async claim(outcome: Outcome): Promise<Head> {
-    const sent: Sent = { ok: outcome.ok, sender: crypto.randomUUID() };
+  async claim(outcome: Outcome, known?: Versioned): Promise<Head> {
     const stored = outcome.ok ? outcome.value : encodeError(outcome.error);
+    const serialized = inlined(stored);
+    const { inline } = serialized;
+    const sent: Sent = inline === undefined
+      ? { ok: outcome.ok, sender: crypto.randomUUID() }
+      : { ok: outcome.ok, sender: crypto.randomUUID(), inline };
+    let guess = known;
     for (let tries = 0;; tries++) {
-      const entry = await this.head();
-      const head = headOf(entry);
+      const { head, versionstamp } = guess ?? versioned(await this.head());
       if (head.sent !== null) throw this.#misuse(RESEND_MESSAGE);
       const next: Head = { ...head, sent };
       const options = { expireIn: this.#expireIn };
       let result: { ok: boolean };
       try {
         result = await this.#call(
-          () =>
-            this.kv.atomic()
-              .check(entry)
-              .set(valueKey(this.key, head.generation), stored, options)
+          () => {
+            let commit = this.kv.atomic()
+              .check({ key: headKey(this.key), versionstamp });
+            if (inline === undefined) {
+              commit = commit.set(
+                valueKey(this.key, head.generation),
+                stored,
+                options,
+              );
+            }
+            return commit
               .set(outcomeKey(this.key, head.generation), sent, options)
               .set(headKey(this.key), next, options)
-              .commit(),
+              .commit();
+          },
           undefined,
           false,
         );
       } catch (error) {
         const refused = refusal(error, stored, storeName(this.kv)) ??
-          unserializable(stored);
+          unserializable(stored, serialized);
         if (refused !== undefined) throw refused;
         // Lost in transit, or not answered in time: it may have been
         // written. Ask storage whose send generation g holds.
@@ -277,6 +381,10 @@ export class EventStore {
         continue;
       }
       if (result.ok) return next;
+      if (guess !== undefined) {
+        guess = undefined; // a head not read now: read it
+        continue;
+      }
       // The head moved: sent by someone else, or reset. Read it again.
       if (tries >= MAX_TRIES) {
         throw new Error("Cannot send: too much contention");
@@ -545,11 +653,16 @@ function refusal(
  * A `TypeError` if `stored` cannot be serialized (a getter that throws, a
  * function): nothing that cannot be serialized was written, so the send is
  * refused at once instead of tried again. Deno's `set()` serializes at
- * once, `@deno/kv`'s at `commit()`: both end here.
+ * once, `@deno/kv`'s at `commit()`: both end here. `serialized` is what
+ * the send's own serialization gave: it is not done again.
  */
-function unserializable(stored: unknown): TypeError | undefined {
+function unserializable(
+  stored: unknown,
+  serialized: Serialized,
+): TypeError | undefined {
   try {
-    serialize(stored);
+    if ("error" in serialized) throw serialized.error;
+    if (serialized.inline === undefined) serialize(stored);
     return undefined;
   } catch (error) {
     return new TypeError(

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { deserialize } from "node:v8";
 import { KvEvent } from "../kv.ts";
 import { EventStateError } from "../event.ts";
 import { faulty, random, randomPlan, type Rates } from "./kv_faults.ts";
@@ -228,14 +229,21 @@ export async function truth(kv: KvHandle): Promise<Map<string, number>> {
     | { generation: number }
     | null;
   const last = head?.generation ?? 0;
-  for (let generation = 0; generation <= last; generation += 10) {
+  // Each generation's outcome record, and its value key: a small value
+  // rides in the record, serialized; a large one sits under the key.
+  for (let g = 0; g <= last; g += 5) {
     const keys = [];
-    for (let g = generation; g <= Math.min(last, generation + 9); g++) {
-      keys.push(["history", "v1", g, "value"]);
+    for (let i = g; i <= Math.min(last, g + 4); i++) {
+      keys.push(["history", "v1", i], ["history", "v1", i, "value"]);
     }
-    for (const entry of await kv.getMany(keys)) {
-      if (entry.value !== null) {
-        sent.set(entry.value as string, entry.key[2] as number);
+    const entries = await kv.getMany(keys);
+    for (let i = 0; i < entries.length; i += 2) {
+      const record = entries[i]!.value as { inline?: Uint8Array } | null;
+      const value = record?.inline instanceof Uint8Array
+        ? deserialize(record.inline)
+        : entries[i + 1]!.value;
+      if (value !== null) {
+        sent.set(value as string, entries[i]!.key[2] as number);
       }
     }
   }

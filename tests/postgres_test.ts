@@ -429,7 +429,8 @@ test("PostgresStore: an event past expireIn reads as fresh, and a later store sw
   const [before] = await db.sql.unsafe(
     `SELECT count(*)::int AS count FROM "${db.table}"`,
   );
-  assertEquals(before!.count, 3, "expired rows stay until a sweep");
+  // The head and the outcome (a small value rides in both).
+  assertEquals(before!.count, 2, "expired rows stay until a sweep");
   await using later = await openStore(db.table);
   await later.store.atomic().set(["other"], 1).commit(); // its first commit sweeps
   await new Promise((resolve) => setTimeout(resolve, 100));
