@@ -54,9 +54,20 @@ export interface PostgresClient {
    *
    * @param query The statement.
    * @param params Its parameters, all text (arrays go as JSON).
+   * @param options Whether to prepare it (postgres.js keeps one prepared
+   * statement per query text and connection).
    * @returns Its rows.
    */
-  unsafe(query: string, params?: string[]): PromiseLike<PostgresRow[]>;
+  unsafe(
+    query: string,
+    params?: string[],
+    options?: { prepare?: boolean },
+  ): PromiseLike<PostgresRow[]>;
+  /**
+   * The client's options: the store prepares its statements unless
+   * `prepare` is `false` (as for PgBouncer in transaction mode).
+   */
+  readonly options?: { readonly prepare?: boolean };
   /**
    * Listens on a channel, listening again after a dropped connection.
    *
@@ -117,6 +128,8 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
   /** The table, as given (validated). */
   readonly table: string;
   readonly #sql: PostgresClient;
+  /** Whether its statements are prepared: as the client's own are. */
+  readonly #prepare: { prepare: boolean };
   /** The table, quoted for statements. */
   readonly #quoted: string;
   /** The channel its commits notify, one per table. */
@@ -171,6 +184,7 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
       );
     }
     this.#sql = sql;
+    this.#prepare = { prepare: sql.options?.prepare !== false };
     this.table = table;
     this.#quoted = table.split(".").map((part) => `"${part}"`).join(".");
     this.#channel = `seed_event:${table}`;
@@ -322,6 +336,7 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
           WHERE key = ANY(${array(1, "text")})
             AND (expires_at IS NULL OR expires_at > clock_timestamp())`,
         [JSON.stringify(texts)],
+        this.#prepare,
       )
     );
     const found = new Map(rows.map((row) => [row.key as string, row]));
@@ -404,6 +419,7 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
         ].map((param) =>
           typeof param === "string" ? param : JSON.stringify(param)
         ),
+        this.#prepare,
       )
     );
     const ok = row?.ok === true;

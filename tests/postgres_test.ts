@@ -196,6 +196,32 @@ test("PostgresStore: KvEvent sends, wakes, resets and answers every query", asyn
   assertEquals(error.message, "no");
 });
 
+test("PostgresStore prepares its statements as its client does: not with prepare: false (PgBouncer)", async () => {
+  for (const prepare of [true, false]) {
+    await using db = await openStore(tableName(), { prepare });
+    await db.store.setup();
+    // The real client, its calls recorded.
+    const asked = new Set<unknown>();
+    const store = new PostgresStore({
+      unsafe: (query, params, options) => {
+        if (params !== undefined) asked.add(options?.prepare);
+        return db.sql.unsafe(query, params, options);
+      },
+      listen: (...args) => db.sql.listen(...args),
+      options: db.sql.options,
+    }, { table: db.table });
+    await using sender = new KvEvent<string>(store, ["prepared"]);
+    await using waiter = new KvEvent<string>(db.store, ["prepared"]);
+    const woken = waiter.wait({ timeout: 5_000 });
+    await sender.send("sent");
+    assertEquals(await woken, "sent");
+    await sender.reset();
+    assertEquals(await sender.ready(), false);
+    assertEquals([...asked], [prepare]);
+    await store.close();
+  }
+});
+
 test('PostgresStore keeps keys apart as Deno KV does: 1, 1n, "1", true, bytes, -0 and 0', async () => {
   await using db = await openStore();
   const parts = [1, 1n, "1", true, new Uint8Array([1]), -0, 0, NaN, 1.5];

@@ -11,7 +11,8 @@
  * - wake latency, p50 and p99, from the start of `send()` on one client to
  *   the waiter resumed on another, beside its floor measured in the same
  *   run, round by round: a bare `UPDATE` + `NOTIFY` in one statement, heard
- *   by a `LISTEN` callback that reads the row.
+ *   by a `LISTEN` callback that reads the row, both prepared (postgres.js's
+ *   tagged templates), as the store's own statements are.
  *
  * Reads are counted by the wrapper of `tests/kv_faults.ts` with no fault.
  * Lone times on a shared machine: compare rows of one run. `BENCH_SCALE`
@@ -124,8 +125,9 @@ try {
     "CREATE TABLE floor (key int PRIMARY KEY, value int); INSERT INTO floor VALUES (1, 0)",
   ).simple();
   let heard: ((at: number) => void) | undefined;
+  // The floor's statements as postgres.js writes them: prepared.
   const listening = await one.listen("floor", async () => {
-    await one.unsafe("SELECT value FROM floor WHERE key = 1");
+    await one`SELECT value FROM floor WHERE key = 1`;
     heard?.(now());
   });
   const floor: number[] = [];
@@ -135,10 +137,8 @@ try {
       { // The floor.
         const woken = new Promise<number>((resolve) => heard = resolve);
         const sent = now();
-        await two.unsafe(
-          "WITH u AS (UPDATE floor SET value = $1::int WHERE key = 1) SELECT pg_notify('floor', $1::text)",
-          [String(i)],
-        );
+        await two`WITH u AS (UPDATE floor SET value = ${i}::int WHERE key = 1)
+          SELECT pg_notify('floor', ${String(i)}::text)`;
         floor.push(await woken - sent);
       }
       {
