@@ -204,12 +204,12 @@ function versioned(entry: KvEntryMaybe): Versioned {
  * what cannot be serialized (the commit then refuses it, as it would).
  */
 function inlined(stored: unknown): Serialized {
-  if (ArrayBuffer.isView(stored) || isKvU64(stored)) return {};
+  if (ArrayBuffer.isView(stored) || isKvU64(stored)) return undefined;
   try {
     const bytes = serialize(stored);
-    return bytes.length <= INLINE_LIMIT
-      ? { inline: new Uint8Array(bytes) }
-      : {};
+    return {
+      inline: bytes.length <= INLINE_LIMIT ? new Uint8Array(bytes) : undefined,
+    };
   } catch (error) {
     return { error };
   }
@@ -218,12 +218,12 @@ function inlined(stored: unknown): Serialized {
 /**
  * What serializing a value gave: its bytes if small, or the error if it
  * threw (kept, so that a refusal does not serialize it once more to say
- * why: its getters run at most twice, here and in the commit).
+ * why: its getters run at most twice, here and in the commit); `undefined`
+ * if not tried.
  */
-interface Serialized {
-  inline?: Uint8Array;
-  error?: unknown;
-}
+type Serialized = { inline: Uint8Array | undefined } | {
+  error: unknown;
+} | undefined;
 
 /** Whether a value is a `KvU64`, Deno's or `@deno/kv`'s. */
 function isKvU64(value: unknown): boolean {
@@ -231,7 +231,7 @@ function isKvU64(value: unknown): boolean {
     return typeof value === "object" && value !== null &&
       value.constructor?.name === "KvU64";
   } catch {
-    return false; // a Proxy's trap threw: V8 serializes it as an object
+    return false; // a Proxy's trap threw: the commit refuses it
   }
 }
 
@@ -326,7 +326,9 @@ export class EventStore {
   async claim(outcome: Outcome, known?: Versioned): Promise<Head> {
     const stored = outcome.ok ? outcome.value : encodeError(outcome.error);
     const serialized = inlined(stored);
-    const { inline } = serialized;
+    const inline = serialized !== undefined && "inline" in serialized
+      ? serialized.inline
+      : undefined;
     const sent: Sent = inline === undefined
       ? { ok: outcome.ok, sender: crypto.randomUUID() }
       : { ok: outcome.ok, sender: crypto.randomUUID(), inline };
@@ -661,8 +663,8 @@ function unserializable(
   serialized: Serialized,
 ): TypeError | undefined {
   try {
-    if ("error" in serialized) throw serialized.error;
-    if (serialized.inline === undefined) serialize(stored);
+    if (serialized === undefined) serialize(stored);
+    else if ("error" in serialized) throw serialized.error;
     return undefined;
   } catch (error) {
     return new TypeError(
