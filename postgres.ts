@@ -274,11 +274,13 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
           SELECT DISTINCT hashtextextended(k, 0) AS h
             FROM unnest(locked) AS k ORDER BY h
         ) AS locks;
+        -- A lookup by key per check: a join's generic plan (the function
+        -- caches it) scanned the whole table at every commit.
         IF EXISTS (
           SELECT FROM unnest(checked, stamps) AS c(k, s)
-            LEFT JOIN ${table} AS t ON t.key = c.k
-              AND (t.expires_at IS NULL OR t.expires_at > clock_timestamp())
-          WHERE t.stamp IS DISTINCT FROM c.s
+          WHERE (SELECT t.stamp FROM ${table} AS t WHERE t.key = c.k
+              AND (t.expires_at IS NULL OR t.expires_at > clock_timestamp()))
+            IS DISTINCT FROM c.s
         ) THEN
           RETURN false;
         END IF;

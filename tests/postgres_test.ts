@@ -248,6 +248,36 @@ test('PostgresStore keeps keys apart as Deno KV does: 1, 1n, "1", true, bytes, -
   );
 });
 
+test("PostgresStore reads and commits by key: no statement scans the whole table", async () => {
+  // One connection, so that its statistics can be flushed on demand.
+  await using db = await openStore(tableName(), { max: 1 });
+  const { sql, store } = db;
+  for (let i = 0; i < 3_000; i += 500) {
+    const fill = store.atomic();
+    for (let j = i; j < i + 500; j++) fill.set(["fill", j], j);
+    assertEquals(await fill.commit(), { ok: true });
+  }
+  const scans = async () => {
+    await sql`SELECT pg_stat_force_next_flush()`;
+    await sql`SELECT 1`; // the flush comes at the end of a transaction
+    const [row] = await db.sql.unsafe(
+      "SELECT seq_scan::int AS seq, idx_scan::int AS idx FROM pg_stat_user_tables WHERE relid = $1::regclass",
+      [db.table],
+    );
+    return { seq: Number(row!.seq), idx: Number(row!.idx) };
+  };
+  const before = await scans();
+  for (let i = 0; i < 20; i++) {
+    await using evt = new KvEvent<number>(store, ["scan", i]);
+    await evt.send(i); // a commit checked against an absent head
+    assertEquals(await evt.poll(), i); // a read
+    await evt.reset(); // a commit checked against a present one
+  }
+  const after = await scans();
+  assertEquals(after.seq - before.seq, 0, "sequential scans of the table");
+  assert(after.idx - before.idx >= 60, `${after.idx - before.idx} index scans`);
+});
+
 test("PostgresStore commits exactly one of racing sends, whose checks saw an absent key", async () => {
   await using db = await openStore();
   // Twenty commits that each check the key is absent, at once, on their
