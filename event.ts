@@ -1611,29 +1611,28 @@ class Iteration<E extends Selectable> implements EventIterator<E> {
   }
 }
 
-/** A first-in first-out queue: O(1) `push()` and `shift()`, amortized. */
+/**
+ * A first-in first-out queue: O(1) `push()` and `shift()`, amortized. Items
+ * go in on one stack and come out of another, which takes the first one's
+ * items, reversed, once empty (the two swap): nothing taken is held, and no
+ * index needs compacting.
+ */
 class Queue<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
+  #in: T[] = [];
+  #out: T[] = [];
 
   push(item: T): void {
-    this.#items.push(item);
+    this.#in.push(item);
   }
 
   /** The oldest item, taken out; undefined when empty. */
   shift(): T | undefined {
-    const items = this.#items;
-    if (this.#head === items.length) return undefined;
-    const item = items[this.#head];
-    items[this.#head++] = undefined; // hold nothing that was taken
-    if (this.#head === items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > items.length) {
-      this.#items = items.slice(this.#head);
-      this.#head = 0;
+    const out = this.#out;
+    if (out.length === 0) {
+      this.#out = this.#in.reverse();
+      this.#in = out; // empty: the two stacks swap
     }
-    return item;
+    return this.#out.pop();
   }
 }
 
