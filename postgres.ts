@@ -500,13 +500,12 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
     // postgres.js ends a connection still connecting for one badly (it
     // connects after sql.end(), porsager/postgres#1097). A statement queued
     // for a reconnect after a restart may wait many seconds: not that long.
+    // So does a listen still being taken back: postgres.js would listen
+    // again after the client's end.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.all([
-      this.#listener.close(this.#closed),
-      Promise.race([
-        Promise.all(this.#running),
-        new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE)),
-      ]),
+    await Promise.race([
+      Promise.all([this.#listener.close(this.#closed), ...this.#running]),
+      new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE)),
     ]);
     clearTimeout(timer);
   }
@@ -514,9 +513,9 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
   /**
    * Closes the store: its watches end, and every later call throws, as a
    * closed `Deno.Kv` does, so `KvEvent`s on it reject their waiters. It
-   * settles once the store's statements under way have finished, or after
-   * a second if they have not (one queued for a reconnect); the client
-   * stays open: end it yourself after.
+   * settles once the store's statements under way have finished and its
+   * listens were taken back, or after a second if they have not (one queued
+   * for a reconnect); the client stays open: end it yourself after.
    */
   close(): Promise<void> {
     return this.#close();

@@ -41,6 +41,8 @@ export class Listener {
   readonly #streams: Set<Stream> = new Set();
   /** The listen, while any stream is open. */
   #listen: Listen | undefined = undefined;
+  /** Listens being taken back: `close()` waits for them too. */
+  readonly #stopping: Set<Promise<void>> = new Set();
   /** Set once closed: what every stream, and every later one, errors with. */
   #closed: unknown = undefined;
 
@@ -90,9 +92,9 @@ export class Listener {
    */
   close(error: unknown): Promise<void> {
     this.#closed ??= error;
-    const listen = this.#listen;
     for (const stream of [...this.#streams]) this.#fail(stream, error);
-    return listen?.stopped ?? Promise.resolve();
+    // Its own listen is stopping now; one stopped before may still be.
+    return Promise.all(this.#stopping).then(() => {});
   }
 
   #start(): Listen {
@@ -190,6 +192,11 @@ export class Listener {
       const listen = this.#listen;
       this.#listen = undefined;
       listen.stop();
+      // Until the client took it back: a client ended before then listens
+      // again by itself (postgres.js), after its end.
+      const { stopped } = listen;
+      this.#stopping.add(stopped);
+      stopped.then(() => this.#stopping.delete(stopped));
     }
   }
 }

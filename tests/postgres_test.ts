@@ -585,6 +585,36 @@ test("PostgresStore: bad arguments name the value; a table of another layout is 
   }
 });
 
+test("PostgresStore: close() waits for a listen still being taken back", async () => {
+  await using db = await openStore();
+  // The real client, its unlisten slowed: a wait that ends at once (the
+  // event was sent) starts a listen and takes it back.
+  const unlistened: boolean[] = [];
+  const store = new PostgresStore({
+    unsafe: (query, params, options) => db.sql.unsafe(query, params, options),
+    listen: async (channel, onnotify, onlisten) => {
+      const handle = await db.sql.listen(channel, onnotify, onlisten);
+      const i = unlistened.push(false) - 1;
+      return {
+        unlisten: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await handle.unlisten();
+          unlistened[i] = true;
+        },
+      };
+    },
+    options: db.sql.options,
+  }, { table: db.table });
+  await using evt = new KvEvent<string>(store, ["churn"]);
+  await evt.send("sent");
+  assertEquals(await evt.wait(), "sent");
+  await new Promise((resolve) => setTimeout(resolve, 50)); // listening
+  await store.close();
+  // Else the client's end finds the channel listened, and postgres.js
+  // listens again after it (a connection and a timer left behind).
+  assertEquals(unlistened, [true]);
+});
+
 test("PostgresStore: a statement that hangs is given up after callTimeout; a lost commit reply still sends once", async () => {
   await using db = await openStore();
   await db.store.setup();
@@ -592,10 +622,11 @@ test("PostgresStore: a statement that hangs is given up after callTimeout; a los
   // sleeps on the server for an hour; a read bounded by callTimeout is
   // tried again, and answers.
   let hang = 1;
+  let hung: Promise<never[]> | undefined;
   const slow = new PostgresStore({
     unsafe: (query, params) =>
       query.startsWith("SELECT") && hang-- > 0
-        ? db.sql.unsafe("SELECT pg_sleep(3600)").then(() => [])
+        ? (hung = db.sql.unsafe("SELECT pg_sleep(3600)").then(() => []))
         : db.sql.unsafe(query, params),
     listen: (...args) => db.sql.listen(...args),
   }, { table: db.table });
@@ -613,6 +644,8 @@ test("PostgresStore: a statement that hangs is given up after callTimeout; a los
   await db.sql.unsafe(
     "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3600)'",
   );
+  // The cancelled statement has answered before the store closes.
+  await hung?.catch(() => {});
   await slow.close();
   // A commit that is written, and whose reply is lost (once).
   let lose = 0;
