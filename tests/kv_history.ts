@@ -162,7 +162,11 @@ export async function runHistory(
       wait("timed");
       wait("aborted");
       await sleep(Math.floor(roll() * 40));
-      const value = `${id}:${round}`;
+      // Every third value too large to ride in the head (INLINE_LIMIT):
+      // its waiters read it under its own key.
+      const value = round % 3 === 2
+        ? `${id}:${round}:`.padEnd(2_000, ".")
+        : `${id}:${round}`;
       await change("send", () => evt.send(value), value);
       wait("timed");
       await sleep(Math.floor(roll() * 40));
