@@ -329,9 +329,8 @@ export class EventStore {
     const inline = serialized !== undefined && "inline" in serialized
       ? serialized.inline
       : undefined;
-    const sent: Sent = inline === undefined
-      ? { ok: outcome.ok, sender: crypto.randomUUID() }
-      : { ok: outcome.ok, sender: crypto.randomUUID(), inline };
+    const sent: Sent = { ok: outcome.ok, sender: crypto.randomUUID() };
+    if (inline !== undefined) sent.inline = inline;
     let guess = known;
     for (let tries = 0;; tries++) {
       const { head, versionstamp } = guess ?? versioned(await this.head());
