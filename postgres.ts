@@ -99,8 +99,9 @@ export const SCHEMA_VERSION = 1;
 /** The most bytes one value takes serialized: Deno KV's limit, kept. */
 const VALUE_LIMIT = 65_536;
 /**
- * A NOTIFY payload must stay under 8,000 bytes: a written entry rides in it
- * below this many bytes; above, only its key, or "*" for a longer key.
+ * A NOTIFY payload must stay under 8,000 bytes: a commit's entries ride in
+ * it below this many bytes; above, only their keys, or "*" if those are
+ * longer still.
  */
 const PAYLOAD_LIMIT = 7_000;
 /** The largest stamp a versionstamp of this store can hold (bigint's). */
@@ -292,16 +293,18 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
             FROM unnest(written, bytes, lives) AS w(k, v, e)
           ON CONFLICT (key) DO UPDATE SET value = excluded.value,
             stamp = excluded.stamp, expires_at = excluded.expires_at;
-          -- Heard at commit, never after a rollback: each entry written,
-          -- so that a listener needs no read (its key alone if too long).
-          -- Measured as sent: JSON escapes the key's quotes again.
+          -- Heard at commit, never after a rollback: one notification per
+          -- commit, with the entries written, so that a listener needs no
+          -- read (their keys alone if too long, else "*"). Measured as
+          -- sent: JSON escapes the keys' quotes again.
           PERFORM pg_notify(channel, CASE
               WHEN octet_length(p.whole) < ${PAYLOAD_LIMIT} THEN p.whole
               WHEN octet_length(p.bare) < ${PAYLOAD_LIMIT} THEN p.bare
               ELSE '*' END)
-            FROM unnest(written, bytes) AS w(k, v), LATERAL (SELECT
-              json_build_object('k', k, 's', next::text, 'v', v)::text AS whole,
-              json_build_object('k', k)::text AS bare) AS p;
+            FROM (SELECT json_build_object('s', next::text,
+                'e', json_agg(json_build_array(k, v)))::text AS whole,
+              json_build_object('k', json_agg(k))::text AS bare
+              FROM unnest(written, bytes) AS w(k, v)) AS p;
         END IF;
         RETURN true;
       END $commit$;`;
@@ -579,18 +582,36 @@ function stampText(stamp: string): string {
   return stamp.padStart(20, "0");
 }
 
+/** Each byte's two hex digits. */
+const HEX = Array.from(
+  { length: 256 },
+  (_, byte) => byte.toString(16).padStart(2, "0"),
+);
+
 function bytesHex(bytes: Uint8Array): string {
   let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) hex += HEX[bytes[i]!];
   return hex;
 }
 
+/** Bytes from PostgreSQL's hex encoding (lower-case digits, as it writes). */
 function hexBytes(hex: string): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/.test(hex)) {
+    throw new TypeError(
+      `Cannot decode ${JSON.stringify(hex.slice(0, 40))}: not hex`,
+    );
+  }
   const bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) {
-    bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    bytes[i] = digit(hex.charCodeAt(2 * i)) << 4 |
+      digit(hex.charCodeAt(2 * i + 1));
   }
   return bytes;
+}
+
+/** A lower-case hex digit's value, from its character code. */
+function digit(code: number): number {
+  return code <= 57 ? code - 48 : code - 87;
 }
 
 /** Whether `node:v8` writes V8's format: its header, then `true` as 'T'. */

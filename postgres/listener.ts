@@ -113,42 +113,41 @@ export class Listener {
     return listen;
   }
 
-  /** What a notification says: an entry written, a key, or `*` (any). */
+  /**
+   * What a notification says: the entries a commit wrote, or only their
+   * keys, or `*` (any key).
+   */
   #notified(payload: string): void {
-    let note: { k?: unknown; s?: unknown; v?: unknown } = {};
-    try {
-      if (payload !== "*") note = JSON.parse(payload);
-    } catch {
-      // Not the store's: read every stream, as for "*".
-    }
-    const { k, s, v } = note ?? {};
+    const note = parseNote(payload);
     for (const stream of this.#streams) {
-      if (typeof k === "string" && !stream.texts.includes(k)) continue;
       const last = stream.last;
-      if (
-        typeof k !== "string" || typeof s !== "string" ||
-        typeof v !== "string" || stream.reading || last === undefined
-      ) {
-        this.#readFor(stream);
+      if (note === undefined) {
+        this.#readFor(stream); // "*", or not the store's: read every stream
         continue;
       }
-      // Decoded for each stream, as each Deno KV stream decodes its own: a
-      // waiter that changes its value changes no other stream's.
-      let entry: { value: unknown; versionstamp: string };
-      try {
-        entry = this.#decode(s, v);
-      } catch {
+      if (!note.keys.some((key) => stream.texts.includes(key))) continue;
+      if (note.entries === undefined || stream.reading || last === undefined) {
         this.#readFor(stream);
         continue;
       }
       let frame: KvEntryMaybe[] | undefined;
-      for (const [i, text] of stream.texts.entries()) {
-        const held = last[i]!.versionstamp;
-        if (text !== k || (held !== null && held >= entry.versionstamp)) {
-          continue;
+      try {
+        for (const [key, hex] of note.entries) {
+          // Decoded for each stream, as each Deno KV stream decodes its own:
+          // a waiter that changes its value changes no other stream's.
+          let entry: { value: unknown; versionstamp: string } | undefined;
+          for (const [i, text] of stream.texts.entries()) {
+            if (text !== key) continue;
+            entry ??= this.#decode(note.stamp, hex);
+            const held = (frame ?? last)[i]!.versionstamp;
+            if (held !== null && held >= entry.versionstamp) continue;
+            frame ??= [...last];
+            frame[i] = { key: stream.keys[i]!, ...entry };
+          }
         }
-        frame ??= [...last];
-        frame[i] = { key: stream.keys[i]!, ...entry };
+      } catch {
+        this.#readFor(stream);
+        continue;
       }
       if (frame !== undefined) this.#enqueue(stream, frame);
     }
@@ -199,6 +198,41 @@ export class Listener {
       stopped.then(() => this.#stopping.delete(stopped));
     }
   }
+}
+
+/**
+ * A notification of the store's: the keys a commit wrote, with their
+ * entries (the commit's stamp, each value's hex) if they fitted;
+ * `undefined` for `*` or for what is not the store's.
+ */
+function parseNote(payload: string):
+  | {
+    keys: string[];
+    stamp: string;
+    entries: [key: string, hex: string][] | undefined;
+  }
+  | undefined {
+  let note: unknown;
+  try {
+    note = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (typeof note !== "object" || note === null) return undefined;
+  const { s, e, k } = note as { s?: unknown; e?: unknown; k?: unknown };
+  if (
+    typeof s === "string" && Array.isArray(e) &&
+    e.every((entry) =>
+      Array.isArray(entry) && entry.length === 2 &&
+      typeof entry[0] === "string" && typeof entry[1] === "string"
+    )
+  ) {
+    return { keys: e.map(([key]) => key), stamp: s, entries: e };
+  }
+  if (Array.isArray(k) && k.every((key) => typeof key === "string")) {
+    return { keys: k, stamp: "", entries: undefined };
+  }
+  return undefined;
 }
 
 /** One open `watch()` stream. */

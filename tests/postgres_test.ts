@@ -20,6 +20,7 @@ import {
 import { EventStateError } from "../event.ts";
 import { KvEvent } from "../kv.ts";
 import { PostgresStore } from "../postgres.ts";
+import { settles } from "./_helpers.ts";
 import { findPostgres, type Server, startPostgres } from "./pg_server.ts";
 import { type Op, problems, truth } from "./kv_history.ts";
 
@@ -276,6 +277,91 @@ test("PostgresStore reads and commits by key: no statement scans the whole table
   const after = await scans();
   assertEquals(after.seq - before.seq, 0, "sequential scans of the table");
   assert(after.idx - before.idx >= 60, `${after.idx - before.idx} index scans`);
+});
+
+test("PostgresStore notifies once per commit, with what it wrote: a watch of its keys reads nothing more", async () => {
+  await using db = await openStore();
+  const { sql, store, table } = db;
+  const payloads: string[] = [];
+  const heard = await sql.listen(`seed_event:${table}`, (payload) => {
+    payloads.push(payload);
+  });
+  try {
+    let reads = 0;
+    const getMany = store.getMany.bind(store);
+    store.getMany = (keys) => {
+      reads++;
+      return getMany(keys);
+    };
+    const stream = store.watch([["b"], ["c"]]);
+    const reader = stream.getReader();
+    const first = await reader.read();
+    assertEquals(first.value?.map((entry) => entry.value), [null, null]);
+    assertEquals(reads, 1);
+    const written = await store.atomic()
+      .set(["a"], 1).set(["b"], { two: 2 }).set(["c"], "3").commit();
+    assertEquals(written, { ok: true });
+    // One frame for the commit, with both keys, and no read.
+    const frame = (await reader.read()).value!;
+    assertEquals(frame.map((entry) => entry.value), [{ two: 2 }, "3"]);
+    assertEquals(
+      frame.map((entry) => entry.versionstamp),
+      (await store.getMany([["b"], ["c"]])).map((entry) => entry.versionstamp),
+    );
+    assertEquals(reads, 2); // the check just above
+    // Heard in commit order: once a later commit's notification is here,
+    // every one of the first commit's is.
+    await store.atomic().set(["z"], 0).commit();
+    const marked = () =>
+      payloads.some((payload) =>
+        JSON.parse(payload).e?.some(([key]: string[]) => key === '["z"]')
+      );
+    for (let tries = 0; !marked() && tries < 400; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert(marked(), `the later commit not heard: ${payloads.join("\n")}`);
+    assertEquals(payloads.length, 2, payloads.join("\n"));
+    await reader.cancel();
+  } finally {
+    await heard.unlisten();
+  }
+});
+
+test("PostgresStore: a notification that is not the store's, or garbled, or bare keys, makes a watch read", async () => {
+  await using db = await openStore();
+  const { sql, store, table } = db;
+  let reads = 0;
+  const getMany = store.getMany.bind(store);
+  store.getMany = (keys) => {
+    reads++;
+    return getMany(keys);
+  };
+  const reader = store.watch([["b"]]).getReader();
+  try {
+    await reader.read();
+    assertEquals(await store.atomic().set(["b"], 1).commit(), { ok: true });
+    const heard = (await reader.read()).value![0]!;
+    assertEquals([heard.value, reads], [1, 1]);
+    const payloads = [
+      "hello",
+      "null",
+      '{"s":"999999999","e":[["[\\"b\\"]","zz"]]}', // not hex
+      '{"s":"999999999","e":[["[\\"b\\"]","00"]]}', // not V8's format
+      '{"s":999999999,"e":[["[\\"b\\"]","ff0d"]]}', // not the store's shape
+      '{"k":["[\\"b\\"]"]}', // keys only, as for a long value
+      "*",
+    ];
+    for (const [i, payload] of payloads.entries()) {
+      await sql`SELECT pg_notify(${`seed_event:${table}`}, ${payload})`;
+      const read = await settles(reader.read(), payload);
+      assert(read.status === "fulfilled");
+      const entry = read.value.value![0]!;
+      assertEquals([entry.value, entry.versionstamp], [1, heard.versionstamp]);
+      assertEquals(reads, 2 + i, payload);
+    }
+  } finally {
+    await reader.cancel();
+  }
 });
 
 test("PostgresStore commits exactly one of racing sends, whose checks saw an absent key", async () => {
