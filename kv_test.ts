@@ -242,6 +242,43 @@ Deno.test("KvEvent carries a small value in the head: a waiter woken by it reads
   }
 });
 
+Deno.test("KvEvent carries a small primitive as it is, a larger value serialized, a large one under its own key (issue 30)", async () => {
+  await using file = await kvFile();
+  const kv = await file.open();
+  await using sender = new KvEvent<unknown>(kv, ["ride"]);
+  await using waiter = new KvEvent<unknown>(await file.open(), ["ride"]);
+  const cases: [unknown, "value" | "inline" | "key"][] = [
+    [undefined, "value"],
+    [null, "value"],
+    [false, "value"],
+    [-0, "value"],
+    [NaN, "value"],
+    [1.5, "value"],
+    ["", "value"],
+    ["\u20ac".repeat(512), "value"], // two bytes a character: 1,024 bytes
+    ["\u20ac".repeat(513), "key"], // serialized: over INLINE_LIMIT
+    ["y".repeat(700), "inline"],
+    [12n, "inline"],
+    [{ a: 1 }, "inline"],
+  ];
+  for (const [value, where] of cases) {
+    const what = `${typeof value} ${String(value).slice(0, 8)}`;
+    const waiting = waiter.wait({ timeout: 5_000 });
+    await sender.send(value);
+    assertEquals(await waiting, value, what);
+    assertEquals(await waiter.poll(), value, what);
+    const head = (await kv.get<{ sent: Record<string, unknown> }>(
+      ["ride", "v1"],
+    )).value!;
+    assertEquals(
+      "value" in head.sent ? "value" : "inline" in head.sent ? "inline" : "key",
+      where,
+      what,
+    );
+    await sender.reset();
+  }
+});
+
 Deno.test("KvEvent send() claims a head it knows unsent without reading it again (issue 30)", async () => {
   await using file = await kvFile();
   using wrapped = faulty(await file.open(), quiet());

@@ -11,14 +11,16 @@
  *   is the current generation, `sent` says whether (and how, and by whom) it
  *   was sent, `reset` who made it. One key per event: `ready()` and `poll()`
  *   read it once, and a watch needs it alone. Absent: generation 0, fresh.
- * - `[...k, "v1", g]`: generation `g`'s outcome, `{ ok, sender, inline? }`,
+ * - `[...k, "v1", g]`: generation `g`'s outcome, `{ ok, sender, value? }`
+ *   or `{ ok, sender, inline? }`,
  *   written once, in the commit that sends `g`; readable by `g`'s late
  *   waiters after `reset()` moved the head on. The head's `sent` is the
  *   same record.
  * - What was sent in `g` (as it was given for a value, encoded for an
- *   exception): if it takes at most `INLINE_LIMIT` bytes serialized, as
- *   `inline`, its V8 serialization, in both records above, so that a waiter
- *   woken by the head reads nothing more; else under `[...k, "v1", g,
+ *   exception), in both records above, so that a waiter woken by the head
+ *   reads nothing more: as `value` if a primitive that cannot be large
+ *   (nothing to copy); else as `inline`, its V8 serialization, if that takes
+ *   at most `INLINE_LIMIT` bytes. Anything else sits under `[...k, "v1", g,
  *   "value"]`, as it was given (so anything `kv.set()` stores is sendable).
  *
  * 0.2.0 wrote `[...k, "generation"]` and `[...k, "state", g]`; neither
@@ -136,8 +138,10 @@ export function storeName(kv: KvHandle): string {
 export interface Sent {
   ok: boolean;
   sender: string;
+  /** What was sent, if a primitive that cannot be large (`plain()`). */
+  value?: unknown;
   /**
-   * What was sent, V8-serialized, if it takes at most `INLINE_LIMIT`
+   * Else what was sent, V8-serialized, if it takes at most `INLINE_LIMIT`
    * bytes; else it sits under the generation's value key.
    */
   inline?: Uint8Array;
@@ -199,6 +203,24 @@ function versioned(entry: KvEntryMaybe): Versioned {
 }
 
 /**
+ * Whether what was sent rides in the records as it is: a primitive small
+ * by its type (a string of at most `INLINE_LIMIT` bytes in any encoding),
+ * which needs no serialization of ours, and no copy per reader.
+ */
+function plain(stored: unknown): boolean {
+  switch (typeof stored) {
+    case "undefined":
+    case "boolean":
+    case "number":
+      return true;
+    case "string":
+      return stored.length <= INLINE_LIMIT / 2;
+    default:
+      return stored === null;
+  }
+}
+
+/**
  * What was sent, serialized, if small enough to ride in the head: not what
  * Deno KV stores outside V8's format (a `KvU64`, or bytes at the top), nor
  * what cannot be serialized (the commit then refuses it, as it would).
@@ -236,25 +258,29 @@ function isKvU64(value: unknown): boolean {
 }
 
 /**
- * The outcome a record carries inline, rebuilt: each call gives its own
- * copy, as each read of Deno KV does; `undefined` if not inline.
+ * The outcome a record carries, rebuilt: each call gives its own copy of
+ * an inline one, as each read of Deno KV does (a primitive needs none);
+ * `undefined` if it carries none.
  */
 export function carried(sent: Sent): Outcome | undefined {
   const { inline } = sent;
-  if (!(inline instanceof Uint8Array)) return undefined;
   let stored: unknown;
-  try {
-    stored = deserialize(inline);
-  } catch (error) {
-    return {
-      ok: false,
-      error: new TypeError(
-        `Cannot read what was sent: its bytes are not V8's format (${
-          error instanceof Error ? error.message : String(error)
-        })`,
-        { cause: error },
-      ),
-    };
+  if ("value" in sent) stored = sent.value;
+  else if (!(inline instanceof Uint8Array)) return undefined;
+  else {
+    try {
+      stored = deserialize(inline);
+    } catch (error) {
+      return {
+        ok: false,
+        error: new TypeError(
+          `Cannot read what was sent: its bytes are not V8's format (${
+            error instanceof Error ? error.message : String(error)
+          })`,
+          { cause: error },
+        ),
+      };
+    }
   }
   return sent.ok
     ? { ok: true, value: stored }
@@ -325,12 +351,17 @@ export class EventStore {
    */
   async claim(outcome: Outcome, known?: Versioned): Promise<Head> {
     const stored = outcome.ok ? outcome.value : encodeError(outcome.error);
-    const serialized = inlined(stored);
-    const inline = serialized !== undefined && "inline" in serialized
-      ? serialized.inline
-      : undefined;
     const sent: Sent = { ok: outcome.ok, sender: crypto.randomUUID() };
-    if (inline !== undefined) sent.inline = inline;
+    let serialized: Serialized;
+    if (plain(stored)) sent.value = stored;
+    else {
+      serialized = inlined(stored);
+      if (serialized !== undefined && "inline" in serialized) {
+        const { inline } = serialized;
+        if (inline !== undefined) sent.inline = inline;
+      }
+    }
+    const carries = "value" in sent || "inline" in sent;
     let guess = known;
     for (let tries = 0;; tries++) {
       const { head, versionstamp } = guess ?? versioned(await this.head());
@@ -343,7 +374,7 @@ export class EventStore {
           () => {
             let commit = this.kv.atomic()
               .check({ key: headKey(this.key), versionstamp });
-            if (inline === undefined) {
+            if (!carries) {
               commit = commit.set(
                 valueKey(this.key, head.generation),
                 stored,

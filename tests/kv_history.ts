@@ -162,11 +162,10 @@ export async function runHistory(
       wait("timed");
       wait("aborted");
       await sleep(Math.floor(roll() * 40));
-      // Every third value too large to ride in the head (INLINE_LIMIT):
-      // its waiters read it under its own key.
-      const value = round % 3 === 2
-        ? `${id}:${round}:`.padEnd(2_000, ".")
-        : `${id}:${round}`;
+      // Each way a value rides: a short string as it is, a longer one
+      // serialized (within INLINE_LIMIT), and every third too large to ride
+      // in the head: its waiters read it under its own key.
+      const value = `${id}:${round}:`.padEnd([0, 700, 2_000][round % 3]!, ".");
       await change("send", () => evt.send(value), value);
       wait("timed");
       await sleep(Math.floor(roll() * 40));
@@ -234,7 +233,8 @@ export async function truth(kv: KvHandle): Promise<Map<string, number>> {
     | null;
   const last = head?.generation ?? 0;
   // Each generation's outcome record, and its value key: a small value
-  // rides in the record, serialized; a large one sits under the key.
+  // rides in the record, as it is or serialized; a large one sits under
+  // the key.
   for (let g = 0; g <= last; g += 5) {
     const keys = [];
     for (let i = g; i <= Math.min(last, g + 4); i++) {
@@ -242,8 +242,14 @@ export async function truth(kv: KvHandle): Promise<Map<string, number>> {
     }
     const entries = await kv.getMany(keys);
     for (let i = 0; i < entries.length; i += 2) {
-      const record = entries[i]!.value as { inline?: Uint8Array } | null;
-      const value = record?.inline instanceof Uint8Array
+      const record = entries[i]!.value as
+        | { value?: unknown; inline?: Uint8Array }
+        | null;
+      const value = record === null
+        ? null
+        : "value" in record
+        ? record.value
+        : record.inline instanceof Uint8Array
         ? deserialize(record.inline)
         : entries[i + 1]!.value;
       if (value !== null) {
