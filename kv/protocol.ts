@@ -12,10 +12,10 @@
  *   was sent, `reset` who made it. One key per event: `ready()` and `poll()`
  *   read it once, and a watch needs it alone. Absent: generation 0, fresh.
  * - `[...k, "v1", g]`: generation `g`'s outcome, `{ ok, sender, value? }`
- *   or `{ ok, sender, inline? }`,
- *   written once, in the commit that sends `g`; readable by `g`'s late
- *   waiters after `reset()` moved the head on. The head's `sent` is the
- *   same record.
+ *   or `{ ok, sender, inline? }`: the head's `sent`, filed by the commit
+ *   of `reset()` that moves the head past `g`, for `g`'s late waiters. A
+ *   send writes the head alone (and a large value's key): while the head
+ *   holds `g`, its `sent` is `g`'s outcome.
  * - What was sent in `g` (as it was given for a value, encoded for an
  *   exception), in both records above, so that a waiter woken by the head
  *   reads nothing more: as `value` if a primitive that cannot be large
@@ -258,6 +258,20 @@ function isKvU64(value: unknown): boolean {
 }
 
 /**
+ * Generation `g`'s record, from its key and the head read with it: the one
+ * a reset filed, else the head's while it holds `g`; `null` if unsent.
+ */
+function recordOf(
+  generation: number,
+  filed: KvEntryMaybe,
+  head: KvEntryMaybe,
+): Sent | null {
+  const now = headOf(head);
+  return filed.value as Sent | null ??
+    (now.generation === generation ? now.sent : null);
+}
+
+/**
  * The outcome a record carries, rebuilt: each call gives its own copy of
  * an inline one, as each read of Deno KV does (a primitive needs none);
  * `undefined` if it carries none.
@@ -319,25 +333,50 @@ export class EventStore {
     return this.#call(() => this.kv.get(headKey(this.key)), pending);
   }
 
-  /** Generation `g`'s outcome, or `null` if it was not sent (or expired). */
+  /**
+   * Generation `g`'s outcome, or `null` if it was not sent (or expired):
+   * its record, filed by the reset past it, or the head's while it holds
+   * `g`, read at one point in time.
+   */
   async outcome(
     generation: number,
     pending?: Pending,
   ): Promise<Outcome | null> {
-    const [sent, value] = await this.#call(
+    const [filed, value, head] = await this.#call(
       () =>
         this.kv.getMany([
           outcomeKey(this.key, generation),
           valueKey(this.key, generation),
+          headKey(this.key),
         ]),
       pending,
     );
-    const record = sent!.value as Sent | null;
+    const record = recordOf(generation, filed!, head!);
     if (record === null) return null;
+    // Written with the send, it may expire before a record the reset filed
+    // later: then the outcome expired.
+    if (
+      !("value" in record || "inline" in record) && value!.versionstamp === null
+    ) {
+      return null;
+    }
     return carried(record) ??
       (record.ok
         ? { ok: true, value: value!.value }
         : { ok: false, error: decodeError(value!.value) });
+  }
+
+  /**
+   * Whose send generation `g` holds, read now: the head's while it holds
+   * `g`, else the record the reset past it filed; `null` if unsent (or
+   * expired).
+   */
+  async #sender(generation: number): Promise<string | null> {
+    const [filed, head] = await this.#call(() =>
+      this.kv.getMany([outcomeKey(this.key, generation), headKey(this.key)])
+    );
+    const record = recordOf(generation, filed!, head!);
+    return record?.sender ?? null;
   }
 
   /**
@@ -381,10 +420,7 @@ export class EventStore {
                 options,
               );
             }
-            return commit
-              .set(outcomeKey(this.key, head.generation), sent, options)
-              .set(headKey(this.key), next, options)
-              .commit();
+            return commit.set(headKey(this.key), next, options).commit();
           },
           undefined,
           false,
@@ -395,13 +431,11 @@ export class EventStore {
         if (refused !== undefined) throw refused;
         // Lost in transit, or not answered in time: it may have been
         // written. Ask storage whose send generation g holds.
-        const record = (await this.#call(() =>
-          this.kv.get(outcomeKey(this.key, head.generation))
-        )).value as Sent | null;
-        if (record?.sender === sent.sender) {
+        const sender = await this.#sender(head.generation);
+        if (sender === sent.sender) {
           return next;
         }
-        if (record !== null) {
+        if (sender !== null) {
           throw this.#misuse(RESEND_MESSAGE);
         }
         if (tries >= MAX_TRIES) {
@@ -440,11 +474,13 @@ export class EventStore {
         reset: id,
       };
       try {
+        const options = { expireIn: this.#expireIn };
         const result = await this.#call(
           () =>
-            this.kv.atomic().check(entry).set(headKey(this.key), next, {
-              expireIn: this.#expireIn,
-            }).commit(),
+            this.kv.atomic().check(entry)
+              // Filed for the late waiters of the generation it leaves.
+              .set(outcomeKey(this.key, head.generation), head.sent, options)
+              .set(headKey(this.key), next, options).commit(),
           undefined,
           false,
         );

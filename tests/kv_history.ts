@@ -228,13 +228,14 @@ async function barrier(kv: KvHandle, id: number, count: number) {
  */
 export async function truth(kv: KvHandle): Promise<Map<string, number>> {
   const sent = new Map<string, number>();
+  type Record = { value?: unknown; inline?: Uint8Array } | null;
   const head = (await kv.get(["history", "v1"])).value as
-    | { generation: number }
+    | { generation: number; sent: Record }
     | null;
   const last = head?.generation ?? 0;
-  // Each generation's outcome record, and its value key: a small value
-  // rides in the record, as it is or serialized; a large one sits under
-  // the key.
+  // Each generation's outcome record (the head's own for its generation),
+  // and its value key: a small value rides in the record, as it is or
+  // serialized; a large one sits under the key.
   for (let g = 0; g <= last; g += 5) {
     const keys = [];
     for (let i = g; i <= Math.min(last, g + 4); i++) {
@@ -242,9 +243,9 @@ export async function truth(kv: KvHandle): Promise<Map<string, number>> {
     }
     const entries = await kv.getMany(keys);
     for (let i = 0; i < entries.length; i += 2) {
-      const record = entries[i]!.value as
-        | { value?: unknown; inline?: Uint8Array }
-        | null;
+      const generation = entries[i]!.key[2] as number;
+      const record = entries[i]!.value as Record ??
+        (generation === last ? head?.sent ?? null : null);
       const value = record === null
         ? null
         : "value" in record
@@ -253,7 +254,7 @@ export async function truth(kv: KvHandle): Promise<Map<string, number>> {
         ? deserialize(record.inline)
         : entries[i + 1]!.value;
       if (value !== null) {
-        sent.set(value as string, entries[i]!.key[2] as number);
+        sent.set(value as string, generation);
       }
     }
   }

@@ -19,6 +19,7 @@ import {
 } from "@std/assert";
 import { EventStateError } from "../event.ts";
 import { KvEvent } from "../kv.ts";
+import { EventStore } from "../kv/protocol.ts";
 import { PostgresStore } from "../postgres.ts";
 import { settles } from "./_helpers.ts";
 import { findPostgres, type Server, startPostgres } from "./pg_server.ts";
@@ -560,6 +561,8 @@ test("PostgresStore wakes a waiter across a server restart", async () => {
 test("PostgresStore: an event past expireIn reads as fresh, and a later store sweeps its rows", async () => {
   await using db = await openStore();
   await using evt = new KvEvent<string>(db.store, ["short"], { expireIn: 300 });
+  await evt.send("gone");
+  await evt.reset(); // files generation 0's outcome
   await evt.send("soon gone");
   assertEquals(await evt.ready(), true);
   await new Promise((resolve) => setTimeout(resolve, 400));
@@ -571,7 +574,7 @@ test("PostgresStore: an event past expireIn reads as fresh, and a later store sw
   const [before] = await db.sql.unsafe(
     `SELECT count(*)::int AS count FROM "${db.table}"`,
   );
-  // The head and the outcome (a small value rides in both).
+  // The head, and generation 0's outcome (a small value rides in both).
   assertEquals(before!.count, 2, "expired rows stay until a sweep");
   await using later = await openStore(db.table);
   await later.store.atomic().set(["other"], 1).commit(); // its first commit sweeps
@@ -580,6 +583,21 @@ test("PostgresStore: an event past expireIn reads as fresh, and a later store sw
     `SELECT count(*)::int AS count FROM "${db.table}"`,
   );
   assertEquals(after!.count, 1);
+});
+
+test("PostgresStore: a large value expired before the outcome a later reset filed reads as expired, not as null", async () => {
+  await using db = await openStore();
+  const events = new EventStore(db.store, ["late"], 400, 5_000);
+  await using evt = new KvEvent<string>(db.store, ["late"], { expireIn: 400 });
+  await evt.send("x".repeat(2_000)); // under a key of its own, until t + 400
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  await evt.reset(); // files generation 0's outcome, until t + 650
+  assertEquals(
+    await events.outcome(0),
+    { ok: true, value: "x".repeat(2_000) },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  assertEquals(await events.outcome(0), null);
 });
 
 test("PostgresStore: close() and an ended client reject the waiters and every later call", async () => {
