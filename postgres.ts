@@ -340,7 +340,7 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
           FROM ${this.#quoted}
           WHERE key = ANY(${array(1, "text")})
             AND (expires_at IS NULL OR expires_at > clock_timestamp())`,
-        [JSON.stringify(texts)],
+        [literal(texts)],
         this.#prepare,
       )
     );
@@ -421,9 +421,7 @@ export class PostgresStore implements KvHandle, AsyncDisposable {
           [...written.values()].map((set) => set.value),
           [...written.values()].map((set) => set.expireIn),
           this.#channel,
-        ].map((param) =>
-          typeof param === "string" ? param : JSON.stringify(param)
-        ),
+        ].map((param) => typeof param === "string" ? param : literal(param)),
         this.#prepare,
       )
     );
@@ -568,13 +566,28 @@ function keyText(key: KvKey): string {
 }
 
 /**
- * Parameter `n`, a JSON array, as an SQL array of `type`. Arrays go as JSON
- * text, so that the store needs no array types from its client: a client
- * made with `fetch_types: false` works as well as one that fetches them.
+ * Parameter `n`, an array literal in text, as an SQL array of `type`.
+ * Arrays go as text, so that the store needs no array types from its
+ * client: a client made with `fetch_types: false` works as well as one
+ * that fetches them.
  */
 function array(n: number, type: "text" | "bigint" | "float8"): string {
-  return `ARRAY(SELECT e::${type} FROM jsonb_array_elements_text($${n}::text::jsonb)
-    WITH ORDINALITY AS a(e, i) ORDER BY i)`;
+  return `$${n}::text::${type}[]`;
+}
+
+/**
+ * An array literal (PostgreSQL's `{...}` text form): each element quoted,
+ * its backslashes and quotes escaped; `null` as NULL.
+ */
+function literal(values: readonly (string | number | null)[]): string {
+  let text = "{";
+  for (const [i, value] of values.entries()) {
+    if (i > 0) text += ",";
+    text += value === null
+      ? "NULL"
+      : `"${String(value).replace(/[\\"]/g, "\\$&")}"`;
+  }
+  return text + "}";
 }
 
 /** A stamp as a versionstamp: fixed width, so that text order is order. */

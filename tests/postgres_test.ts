@@ -227,22 +227,31 @@ test("PostgresStore prepares its statements as its client does: not with prepare
 test('PostgresStore keeps keys apart as Deno KV does: 1, 1n, "1", true, bytes, -0 and 0', async () => {
   await using db = await openStore();
   const parts = [1, 1n, "1", true, new Uint8Array([1]), -0, 0, NaN, 1.5];
-  for (const [i, part] of parts.entries()) {
+  // And strings that an array literal, which carries keys to the server,
+  // must escape or could misread.
+  const texts = [
+    "",
+    "NULL",
+    '"',
+    "\\",
+    '\\"',
+    "{a,b}",
+    " x ",
+    "\u00e9\u{1f600}",
+  ];
+  const all = [...parts, ...texts];
+  for (const [i, part] of all.entries()) {
     await db.store.atomic().set(["k", part], i).commit();
   }
-  const entries = await db.store.getMany(parts.map((part) => ["k", part]));
+  const keys = all.map((part) => ["k", part]);
+  const entries = await db.store.getMany(keys);
   // As a real Deno KV answers (checked): nine keys, -0 and 0 apart.
-  assertEquals(entries.map((entry) => entry.value), [
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-  ]);
+  assertEquals(entries.map((entry) => entry.value), all.map((_, i) => i));
+  assertEquals(entries.map((entry) => entry.key), keys);
+  // Checked in one commit: every key's stamp is read back.
+  const check = db.store.atomic();
+  for (const entry of entries) check.check(entry);
+  assertEquals(await check.set(["k", "after"], 0).commit(), { ok: true });
   assertThrows(
     () => db.store.atomic().set(["k", Symbol("s")], 1),
     TypeError,
