@@ -353,17 +353,14 @@ export class EventStore {
     );
     const record = recordOf(generation, filed!, head!);
     if (record === null) return null;
-    // Written with the send, it may expire before a record the reset filed
-    // later: then the outcome expired.
-    if (
-      !("value" in record || "inline" in record) && value!.versionstamp === null
-    ) {
-      return null;
-    }
-    return carried(record) ??
-      (record.ok
-        ? { ok: true, value: value!.value }
-        : { ok: false, error: decodeError(value!.value) });
+    const outcome = carried(record);
+    if (outcome !== undefined) return outcome;
+    // Written with the send, the value's key may expire before a record the
+    // reset filed later: then the outcome expired.
+    if (value!.versionstamp === null) return null;
+    return record.ok
+      ? { ok: true, value: value!.value }
+      : { ok: false, error: decodeError(value!.value) };
   }
 
   /**
@@ -395,10 +392,10 @@ export class EventStore {
     if (plain(stored)) sent.value = stored;
     else {
       serialized = inlined(stored);
-      if (serialized !== undefined && "inline" in serialized) {
-        const { inline } = serialized;
-        if (inline !== undefined) sent.inline = inline;
-      }
+      const inline = serialized !== undefined && "inline" in serialized
+        ? serialized.inline
+        : undefined;
+      if (inline !== undefined) sent.inline = inline;
     }
     const carries = "value" in sent || "inline" in sent;
     let guess = known;

@@ -126,19 +126,20 @@ export class Listener {
         continue;
       }
       if (!note.keys.some((key) => stream.texts.includes(key))) continue;
-      if (note.entries === undefined || stream.reading || last === undefined) {
+      const { written } = note;
+      if (written === undefined || stream.reading || last === undefined) {
         this.#readFor(stream);
         continue;
       }
       let frame: KvEntryMaybe[] | undefined;
       try {
-        for (const [key, hex] of note.entries) {
+        for (const [key, hex] of written.entries) {
           // Decoded for each stream, as each Deno KV stream decodes its own:
           // a waiter that changes its value changes no other stream's.
           let entry: { value: unknown; versionstamp: string } | undefined;
           for (const [i, text] of stream.texts.entries()) {
             if (text !== key) continue;
-            entry ??= this.#decode(note.stamp, hex);
+            entry ??= this.#decode(written.stamp, hex);
             const held = (frame ?? last)[i]!.versionstamp;
             if (held !== null && held >= entry.versionstamp) continue;
             frame ??= [...last];
@@ -201,15 +202,14 @@ export class Listener {
 }
 
 /**
- * A notification of the store's: the keys a commit wrote, with their
- * entries (the commit's stamp, each value's hex) if they fitted;
- * `undefined` for `*` or for what is not the store's.
+ * A notification of the store's: the keys a commit wrote, and what it
+ * wrote (the commit's stamp, each value's hex) if that fitted; `undefined`
+ * for `*` or for what is not the store's.
  */
 function parseNote(payload: string):
   | {
     keys: string[];
-    stamp: string;
-    entries: [key: string, hex: string][] | undefined;
+    written?: { stamp: string; entries: [key: string, hex: string][] };
   }
   | undefined {
   let note: unknown;
@@ -227,10 +227,10 @@ function parseNote(payload: string):
       typeof entry[0] === "string" && typeof entry[1] === "string"
     )
   ) {
-    return { keys: e.map(([key]) => key), stamp: s, entries: e };
+    return { keys: e.map(([key]) => key), written: { stamp: s, entries: e } };
   }
   if (Array.isArray(k) && k.every((key) => typeof key === "string")) {
-    return { keys: k, stamp: "", entries: undefined };
+    return { keys: k };
   }
   return undefined;
 }
