@@ -589,6 +589,21 @@ Deno.test("Event.first() with an infinite timeout arms no timer", async () => {
   assertSpyCalls(armed, 0);
 });
 
+Deno.test("Event.first() and Event.iterate() without a timeout arm no timer", async () => {
+  for (const method of ["first", "iterate"] as const) {
+    const [a, b] = [new Event<number>(), new Event<number>()];
+    using armed = spy(globalThis, "setTimeout");
+    const controller = new AbortController();
+    const waiting = method === "first"
+      ? Event.first([a, b], { signal: controller.signal })
+      : Event.iterate([a, b]).next().then((result) => result.value);
+    assertSpyCalls(armed, 0);
+    b.send(2);
+    assertStrictEquals(await waiting, b, method);
+    assertSpyCalls(armed, 0);
+  }
+});
+
 Deno.test("Event.first() times out when its timer fires, though performance.now() lags", async () => {
   using time = new FakeMonotonicTime();
   const a = new Event();
